@@ -3,3 +3,4 @@ export * from './dns.js';
 export * from './hooks.js';
 export * from './logger.js';
 export * from './store.js';
+export * from './exporter.js';
