@@ -1,0 +1,112 @@
+import { EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { HookError } from '../../core/errors.js';
+import { assertNoKeyMaterial } from '../../core/events.js';
+import type { CertificateEvent, DeployHook, HookOutcome } from '../../ports/hooks.js';
+import type { Logger } from '../../ports/logger.js';
+import { errorMessage, type HookConfigOf, snippet } from './common.js';
+
+/** The one call this hook makes; an `EventBridgeClient` fits, and so does a stub in tests. */
+export interface EventBridgeLike {
+  send(command: PutEventsCommand, options?: { abortSignal?: AbortSignal }): Promise<PutEventsCommandOutput>;
+}
+
+export interface EventBridgeDeps {
+  logger: Logger;
+  /** Built from config (region, roleArn) and the standard AWS environment when not given. */
+  client?: EventBridgeLike;
+}
+
+/**
+ * PutEvents with `Source` = config.source, `DetailType` = the event type and `Detail` = the whole
+ * event, so rules can match on `detail.data.certificate` or `detail-type`.
+ */
+export function createEventBridgeHook(config: HookConfigOf<'aws-eventbridge'>, deps: EventBridgeDeps): DeployHook {
+  let client = deps.client;
+  const log = deps.logger.child({ hook: 'aws-eventbridge', eventBusName: config.eventBusName ?? 'default' });
+
+  return {
+    type: 'aws-eventbridge',
+    on: config.on,
+    async run(event: CertificateEvent, _context, signal?: AbortSignal): Promise<HookOutcome> {
+      assertNoKeyMaterial(event, 'aws-eventbridge');
+      // Built on first use so that a run whose hooks never fire needs no AWS configuration.
+      client ??= new EventBridgeClient({
+        ...(config.region ? { region: config.region } : {}),
+        ...(config.roleArn ? { credentials: assumeRole(config.roleArn, config.externalId, config.region) } : {}),
+      });
+      let output: PutEventsCommandOutput;
+      try {
+        output = await client.send(
+          new PutEventsCommand({
+            Entries: [
+              {
+                Source: config.source,
+                DetailType: event.type,
+                Detail: JSON.stringify(event),
+                Time: new Date(event.timestamp),
+                ...(config.eventBusName ? { EventBusName: config.eventBusName } : {}),
+              },
+            ],
+          }),
+          signal ? { abortSignal: signal } : undefined,
+        );
+      } catch (error) {
+        throw new HookError(`aws-eventbridge: PutEvents failed: ${snippet(errorMessage(error))}`, {
+          cause: error,
+          hint: 'the role needs events:PutEvents on the event bus',
+        });
+      }
+      // PutEvents answers 200 even when it drops an entry; the failure is only in the body.
+      if ((output.FailedEntryCount ?? 0) > 0) {
+        const entry = output.Entries?.find((e) => e.ErrorCode) ?? output.Entries?.[0];
+        const reason = entry?.ErrorCode ? `${entry.ErrorCode}: ${entry.ErrorMessage ?? ''}` : 'no reason given';
+        throw new HookError(`aws-eventbridge: PutEvents rejected the event (${snippet(reason)})`);
+      }
+      const eventId = output.Entries?.[0]?.EventId;
+      log.info('event put on EventBridge', { eventId });
+      return {
+        status: 'ok',
+        message: `put on ${config.eventBusName ?? 'default'} bus${eventId ? ` (${eventId})` : ''}`,
+      };
+    },
+  };
+}
+
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+/** Cross-account buses: credentials of `roleArn`, refreshed a minute before they expire. */
+function assumeRole(
+  roleArn: string,
+  externalId: string | undefined,
+  region: string | undefined,
+): () => Promise<Credentials> {
+  let sts: STSClient | undefined;
+  let cached: Credentials | undefined;
+  return async () => {
+    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 60_000) return cached;
+    sts ??= new STSClient(region ? { region } : {});
+    const out = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: 'certkeeper-hook',
+        ...(externalId ? { ExternalId: externalId } : {}),
+      }),
+    );
+    const c = out.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey)
+      throw new HookError(`aws-eventbridge: AssumeRole ${roleArn} returned no credentials`);
+    cached = {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
+      ...(c.Expiration ? { expiration: c.Expiration } : {}),
+    };
+    return cached;
+  };
+}

@@ -1,0 +1,146 @@
+import { Webhook } from 'standardwebhooks';
+import { isLoopbackHost } from '../../core/domains.js';
+import { parseDuration } from '../../core/duration.js';
+import { HookError } from '../../core/errors.js';
+import { assertNoKeyMaterial } from '../../core/events.js';
+import type { Clock } from '../../ports/clock.js';
+import type { CertificateEvent, DeployHook, HookOutcome } from '../../ports/hooks.js';
+import type { Logger } from '../../ports/logger.js';
+import { errorMessage, type HookConfigOf, redactUrl, snippet, withTimeout } from './common.js';
+
+export interface WebhookDeps {
+  logger: Logger;
+  /** Waits between tries go through the clock so tests never really wait. */
+  clock: Clock;
+  fetch?: typeof fetch;
+}
+
+const TRIES = 3;
+/** Wait before try 2 and try 3. */
+const BACKOFF_MS = [1_000, 4_000];
+/** A receiver's Retry-After is honoured up to this, so one slow receiver cannot hold the run for long. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/**
+ * POSTs the event as JSON, signed per the Standard Webhooks spec (https://www.standardwebhooks.com):
+ * `webhook-id` is the event id and stays the same across tries so receivers can de-duplicate,
+ * `webhook-timestamp` is the time of each try, `webhook-signature` is `v1,<base64 HMAC-SHA256>`
+ * of `id.timestamp.body`.
+ */
+export function createWebhookHook(config: HookConfigOf<'webhook'>, deps: WebhookDeps): DeployHook {
+  const url = checkUrl(config.url);
+  const where = redactUrl(url);
+  const timeoutMs = parseDuration(config.timeout) ?? 15_000;
+  const signer = config.secret === undefined ? undefined : createSigner(config.secret);
+  const doFetch = deps.fetch ?? fetch;
+  const log = deps.logger.child({ hook: 'webhook', url: where });
+
+  return {
+    type: 'webhook',
+    on: config.on,
+    async run(event: CertificateEvent, _context, signal?: AbortSignal): Promise<HookOutcome> {
+      assertNoKeyMaterial(event, 'webhook');
+      const body = JSON.stringify(event);
+      let last: { message: string; cause?: unknown } = { message: 'not tried' };
+      for (let attempt = 1; attempt <= TRIES; attempt++) {
+        const now = deps.clock.now();
+        const headers: Record<string, string> = {
+          'content-type': 'application/json',
+          'user-agent': 'certkeeper',
+          'webhook-id': event.id,
+          'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        };
+        if (signer) headers['webhook-signature'] = signer.sign(event.id, now, body);
+
+        let retryAfterMs = 0;
+        try {
+          const response = await doFetch(url, {
+            method: 'POST',
+            headers,
+            body,
+            // A redirect would re-send (or drop) the signed body to a host nobody configured.
+            redirect: 'manual',
+            signal: withTimeout(timeoutMs, signal),
+          });
+          const text = await response.text().catch(() => '');
+          if (response.status >= 200 && response.status < 300) {
+            log.info('webhook delivered', { status: response.status, attempt });
+            return { status: 'ok', message: `delivered to ${where} (HTTP ${response.status})` };
+          }
+          if (response.status >= 300 && response.status < 400) {
+            throw new HookError(
+              `webhook: ${where} answered HTTP ${response.status} (redirect); redirects are not followed`,
+              { hint: 'configure the final URL of the receiver' },
+            );
+          }
+          const detail = `HTTP ${response.status}${text ? `: ${snippet(text)}` : ''}`;
+          if (!isRetryableStatus(response.status)) {
+            throw new HookError(`webhook: ${where} rejected the event (${detail})`, {
+              hint: response.status === 401 || response.status === 403 ? 'check the webhook secret' : undefined,
+            });
+          }
+          last = { message: detail };
+          retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
+        } catch (error) {
+          if (error instanceof HookError) throw error;
+          // The run itself was cancelled: stop, do not retry.
+          if (signal?.aborted) throw new HookError(`webhook: cancelled while sending to ${where}`, { cause: error });
+          const timedOut = (error as Error | null)?.name === 'TimeoutError';
+          last = { message: timedOut ? `no answer within ${config.timeout}` : errorMessage(error), cause: error };
+        }
+
+        if (attempt < TRIES) {
+          const wait = Math.max(BACKOFF_MS[attempt - 1] ?? 0, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
+          log.warn('webhook try failed; retrying', { attempt, error: last.message, waitMs: wait });
+          await deps.clock.sleep(wait, signal);
+        }
+      }
+      throw new HookError(`webhook: ${where} failed after ${TRIES} tries: ${last.message}`, {
+        cause: last.cause,
+        hint: 'the receiver was unreachable or answered 5xx/429 each time',
+      });
+    },
+  };
+}
+
+function checkUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch (error) {
+    throw new HookError('webhook: url is not a valid URL', { cause: error });
+  }
+  // Config validation enforces this too; checked again because the hook also gets built from
+  // code paths (Action shortcut inputs, tests) and the event must never travel in clear text.
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return url;
+  throw new HookError(`webhook: ${redactUrl(url)} must use https (http only for loopback hosts)`);
+}
+
+/**
+ * `whsec_<base64>` is the Standard Webhooks secret format; any other secret is used as its raw
+ * UTF-8 bytes, as receivers that predate the spec (GitHub-style HMAC secrets) expect.
+ */
+function createSigner(secret: string): Webhook {
+  try {
+    return secret.startsWith('whsec_')
+      ? new Webhook(secret)
+      : new Webhook(new Uint8Array(Buffer.from(secret, 'utf8')), { format: 'raw' });
+  } catch (error) {
+    // The library's message never echoes the secret, but ours is written to be sure.
+    throw new HookError('webhook: secret starts with "whsec_" but the rest is not valid base64', {
+      cause: error instanceof Error ? new Error(error.message) : undefined,
+    });
+  }
+}
+
+function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408;
+}
+
+function parseRetryAfter(value: string | null, now: Date): number {
+  if (!value) return 0;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? 0 : Math.max(0, date - now.getTime());
+}
