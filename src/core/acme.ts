@@ -1,0 +1,418 @@
+import { readFile } from 'node:fs/promises';
+import { Agent as HttpsAgent } from 'node:https';
+import * as acme from 'acme-client';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { AccountStore, AcmeAccount } from '../ports/store.js';
+import { generatePrivateKey } from './certinfo.js';
+import type { Config } from './config.js';
+import { AcmeError, ConfigError, isTransientNetworkError } from './errors.js';
+
+/**
+ * ACME on top of acme-client. acme-client does the JWS signing, nonces (badNonce retried),
+ * directory and EAB; the protocol flow is ours so that we keep the problem type and Retry-After
+ * of every error (acme-client flattens them into a message) and poll fast: acme-client waits at
+ * least 5 s between polls, while a CA usually validates in well under a second.
+ */
+
+const PROBLEM = 'urn:ietf:params:acme:error:';
+
+interface Problem {
+  type?: string;
+  detail?: string;
+  subproblems?: { type?: string; detail?: string; identifier?: { value: string } }[];
+}
+
+interface AcmeResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string | undefined>;
+  data: T;
+}
+
+export interface AcmeOrder {
+  url: string;
+  status: string;
+  authorizations: string[];
+  finalize: string;
+  certificate?: string;
+  error?: Problem;
+}
+
+export interface AcmeAuthorization {
+  url: string;
+  status: string;
+  identifier: { type: string; value: string };
+  wildcard?: boolean;
+  challenges: { type: string; url: string; token: string; status: string; error?: Problem }[];
+}
+
+export interface AcmeDeps {
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Retry-After (seconds or HTTP date) → Date, relative to `now`. */
+export function parseRetryAfter(value: string | undefined, now: Date): Date | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return new Date(now.getTime() + seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : new Date(date);
+}
+
+function problemText(p: Problem | undefined): string {
+  if (!p) return 'unknown error';
+  const sub = (p.subproblems ?? []).map((s) => `${s.identifier?.value ?? '?'}: ${s.detail ?? s.type ?? ''}`).join('; ');
+  return [p.detail ?? p.type ?? 'unknown error', sub].filter(Boolean).join(' — ');
+}
+
+/** Maps an RFC 8555 problem to an error class (PRODUCT §3). */
+export function problemToError(
+  p: Problem | undefined,
+  status: number,
+  retryAfter: Date | undefined,
+  what: string,
+): AcmeError {
+  const type = p?.type ?? '';
+  const short = type.startsWith(PROBLEM) ? type.slice(PROBLEM.length) : type;
+  const message = `acme: ${what}: ${problemText(p)}`;
+  const base = { problemType: type, status, ...(retryAfter ? { retryAfter } : {}) };
+  switch (short) {
+    case 'rateLimited':
+      return new AcmeError('acme-rate-limited', message, {
+        ...base,
+        hint: retryAfter
+          ? `the CA asks to retry after ${retryAfter.toISOString()}`
+          : 'wait before retrying; use a staging directory for tests',
+      });
+    case 'accountDoesNotExist':
+    case 'externalAccountRequired':
+    case 'invalidContact':
+    case 'unsupportedContact':
+    case 'userActionRequired':
+    case 'badPublicKey':
+      return new AcmeError('acme-account', message, {
+        ...base,
+        hint: 'check acme.email / acme.eab and the CA account',
+      });
+    case 'dns':
+      return new AcmeError('dns-propagation', message, {
+        ...base,
+        hint: 'the CA could not resolve the challenge record; check the zone delegation and DNS provider',
+      });
+    case 'serverInternal':
+      return new AcmeError('network', message, {
+        ...base,
+        hint: 'the CA had an internal error; a later run will retry',
+      });
+    default:
+      if (status >= 500)
+        return new AcmeError('network', message, { ...base, hint: 'the CA is unavailable; a later run will retry' });
+      return new AcmeError('acme-rejected', message, {
+        ...base,
+        hint:
+          short === 'unauthorized' || short === 'incorrectResponse'
+            ? 'the CA saw a different TXT value: check for stale records, CNAMEs and the hosted zone'
+            : short === 'caa'
+              ? 'a CAA record forbids this CA from issuing for the domain'
+              : short === 'rejectedIdentifier'
+                ? 'the CA will not issue for one of the names'
+                : undefined,
+      });
+  }
+}
+
+let configuredCaBundle: string | undefined;
+
+/**
+ * acme-client keeps one axios instance per process. We take over its retry policy: ours keeps
+ * problem types and never sleeps for a rate limit's Retry-After (which can be hours).
+ */
+async function configureHttp(caBundle: string | undefined): Promise<void> {
+  const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings;
+  settings.retryMaxAttempts = 0;
+  if (caBundle === configuredCaBundle) return;
+  let ca: string | undefined;
+  if (caBundle) {
+    try {
+      ca = await readFile(caBundle, 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        [{ path: 'acme.caBundle', message: `cannot read ${caBundle}: ${(error as NodeJS.ErrnoException).code}` }],
+        { cause: error },
+      );
+    }
+  }
+  // keepAlive: one TLS handshake for the whole run instead of one per request.
+  acme.axios.defaults.httpsAgent = new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) });
+  configuredCaBundle = caBundle;
+}
+
+interface InnerClient {
+  api: {
+    accountUrl: string | null;
+    apiRequest(url: string, payload: unknown, valid?: number[]): Promise<AcmeResponse>;
+    apiResourceRequest(
+      resource: string,
+      payload: unknown,
+      valid: number[],
+      opts: { includeJwsKid: boolean; includeExternalAccountBinding: boolean },
+    ): Promise<AcmeResponse>;
+  };
+  http: { maxBadNonceRetries: number };
+}
+
+/** One account on one directory for one run; shared by all certificates of the run. */
+export class AcmeSession {
+  private client!: acme.Client;
+  private reRegistering: Promise<void> | undefined;
+  private accountKey = '';
+
+  private constructor(
+    private readonly config: Config['acme'],
+    private readonly accounts: AccountStore,
+    private readonly deps: AcmeDeps,
+  ) {}
+
+  /** Loads the stored account or registers one (and stores it). Never registers when one is stored. */
+  static async open(config: Config['acme'], accounts: AccountStore, deps: AcmeDeps): Promise<AcmeSession> {
+    await configureHttp(config.caBundle);
+    const session = new AcmeSession(config, accounts, deps);
+    const stored = await accounts.load(config.directoryUrl);
+    if (stored) {
+      deps.logger.debug('acme: using stored account', { account: stored.accountUrl });
+      session.useAccount(stored.accountKey, stored.accountUrl);
+    } else {
+      await session.register();
+    }
+    return session;
+  }
+
+  private useAccount(accountKey: string, accountUrl: string | undefined): void {
+    this.accountKey = accountKey;
+    this.client = new acme.Client({
+      directoryUrl: this.config.directoryUrl,
+      accountKey,
+      ...(accountUrl ? { accountUrl } : {}),
+      ...(this.config.eab ? { externalAccountBinding: this.config.eab } : {}),
+    });
+    // Under heavy nonce rejection (PEBBLE_WFE_NONCEREJECT=50) five retries fail ~3 % of requests.
+    this.inner.http.maxBadNonceRetries = 20;
+  }
+
+  private get inner(): InnerClient {
+    return this.client as unknown as InnerClient;
+  }
+
+  private async register(): Promise<void> {
+    const { logger } = this.deps;
+    const accountKey = await generatePrivateKey('ec-p256');
+    this.useAccount(accountKey, undefined);
+    const payload = {
+      termsOfServiceAgreed: true,
+      ...(this.config.email ? { contact: [`mailto:${this.config.email}`] } : {}),
+    };
+    const resp = await this.withRetries('register account', () =>
+      this.inner.api.apiResourceRequest('newAccount', payload, [], {
+        includeJwsKid: false,
+        includeExternalAccountBinding: Boolean(this.config.eab),
+      }),
+    );
+    if (resp.status !== 200 && resp.status !== 201) {
+      const err = this.toError(resp, 'register account');
+      throw new AcmeError('acme-account', err.message, {
+        cause: err,
+        problemType: err.problemType,
+        status: err.status,
+        hint: err.hint ?? 'check acme.email and acme.eab',
+      });
+    }
+    const accountUrl = resp.headers.location;
+    if (!accountUrl) throw new AcmeError('acme-account', 'acme: the CA returned no account URL');
+    this.inner.api.accountUrl = accountUrl;
+    const account: AcmeAccount = {
+      directoryUrl: this.config.directoryUrl,
+      accountUrl,
+      accountKey,
+      createdAt: this.deps.clock.now().toISOString(),
+    };
+    await this.accounts.save(account);
+    logger.info('acme: registered a new account', { account: accountUrl });
+  }
+
+  private toError(resp: AcmeResponse, what: string): AcmeError {
+    const retryAfter = parseRetryAfter(resp.headers['retry-after'], this.deps.clock.now());
+    return problemToError(resp.data as Problem, resp.status, retryAfter, what);
+  }
+
+  /** Network errors and 5xx are retried a few times; anything else is returned as is. */
+  private async withRetries(what: string, fn: () => Promise<AcmeResponse>): Promise<AcmeResponse> {
+    const delays = [250, 1000, 3000];
+    for (let attempt = 0; ; attempt++) {
+      let resp: AcmeResponse | undefined;
+      let error: unknown;
+      try {
+        resp = await fn();
+      } catch (e) {
+        error = e;
+      }
+      const retryable =
+        (error !== undefined && isTransientNetworkError(error)) ||
+        (resp !== undefined &&
+          (resp.status >= 500 || (resp.data as Problem | undefined)?.type === `${PROBLEM}badNonce`));
+      if (!retryable || attempt >= delays.length) {
+        if (error !== undefined) {
+          if (error instanceof AcmeError) throw error;
+          throw new AcmeError('network', `acme: ${what}: ${(error as Error).message}`, {
+            cause: error,
+            hint: `cannot reach the ACME directory ${this.config.directoryUrl}`,
+          });
+        }
+        return resp as AcmeResponse;
+      }
+      this.deps.logger.debug(`acme: ${what}: retrying`, { attempt: attempt + 1, status: resp?.status });
+      await this.deps.clock.sleep(delays[attempt] as number);
+    }
+  }
+
+  /** A signed request; throws a classified AcmeError on any problem document. */
+  async request<T>(url: string, payload: unknown, what: string): Promise<AcmeResponse<T>> {
+    const resp = await this.withRetries(what, () => this.inner.api.apiRequest(url, payload, []));
+    if (resp.status < 400) return resp as AcmeResponse<T>;
+    const err = this.toError(resp, what);
+    if (err.problemType === `${PROBLEM}accountDoesNotExist`) {
+      // The CA forgot the account (e.g. a test CA restarted): register once and replace it.
+      this.deps.logger.warn('acme: the CA does not know the stored account; registering a new one');
+      this.reRegistering ??= this.register().finally(() => {
+        this.reRegistering = undefined;
+      });
+      await this.reRegistering;
+      const again = await this.withRetries(what, () => this.inner.api.apiRequest(url, payload, []));
+      if (again.status < 400) return again as AcmeResponse<T>;
+      throw this.toError(again, what);
+    }
+    throw err;
+  }
+
+  async newOrder(domains: string[]): Promise<AcmeOrder> {
+    const directory = (await this.withDirectory()).newOrder;
+    const resp = await this.request<Omit<AcmeOrder, 'url'>>(
+      directory,
+      { identifiers: domains.map((value) => ({ type: 'dns', value })) },
+      'new order',
+    );
+    const url = resp.headers.location;
+    if (!url) throw new AcmeError('acme-rejected', 'acme: the CA returned no order URL');
+    return { ...resp.data, url };
+  }
+
+  private async withDirectory(): Promise<{ newOrder: string }> {
+    const http = (this.client as unknown as { http: { getResourceUrl(r: string): Promise<string> } }).http;
+    try {
+      return { newOrder: await http.getResourceUrl('newOrder') };
+    } catch (error) {
+      throw new AcmeError(
+        'network',
+        `acme: cannot read the directory ${this.config.directoryUrl}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  async getAuthorization(url: string): Promise<AcmeAuthorization & { retryAfter?: Date }> {
+    const resp = await this.request<Omit<AcmeAuthorization, 'url'>>(url, null, 'get authorization');
+    const retryAfter = parseRetryAfter(resp.headers['retry-after'], this.deps.clock.now());
+    return { ...resp.data, url, ...(retryAfter ? { retryAfter } : {}) };
+  }
+
+  async getOrder(url: string): Promise<AcmeOrder & { retryAfter?: Date }> {
+    const resp = await this.request<Omit<AcmeOrder, 'url'>>(url, null, 'get order');
+    const retryAfter = parseRetryAfter(resp.headers['retry-after'], this.deps.clock.now());
+    return { ...resp.data, url, ...(retryAfter ? { retryAfter } : {}) };
+  }
+
+  /** The dns-01 TXT value for a challenge token (acme-client returns the digest for dns-01). */
+  async dnsTxtValue(challenge: { type: string; token: string; url: string; status: string }): Promise<string> {
+    return this.client.getChallengeKeyAuthorization(challenge as never);
+  }
+
+  async respondToChallenge(url: string): Promise<void> {
+    await this.request(url, {}, 'answer challenge');
+  }
+
+  async deactivateAuthorization(url: string): Promise<void> {
+    await this.request(url, { status: 'deactivated' }, 'deactivate authorization');
+  }
+
+  async finalize(order: AcmeOrder, csrPem: string): Promise<AcmeOrder> {
+    const der = Buffer.from(csrPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    const resp = await this.request<Omit<AcmeOrder, 'url'>>(
+      order.finalize,
+      { csr: der.toString('base64url') },
+      'finalize order',
+    );
+    return { ...resp.data, url: order.url };
+  }
+
+  async downloadCertificate(url: string): Promise<string> {
+    const resp = await this.request<string | Buffer>(url, null, 'download certificate');
+    return Buffer.isBuffer(resp.data) ? resp.data.toString('utf8') : String(resp.data);
+  }
+
+  /** CSR for the domains with the given key (the CN is the first name when it fits in 64 chars). */
+  async createCsr(domains: string[], privateKeyPem: string): Promise<string> {
+    const cn = domains[0] && domains[0].length <= 64 ? domains[0] : undefined;
+    const [, csr] = await acme.crypto.createCsr(
+      { ...(cn ? { commonName: cn } : {}), altNames: domains },
+      privateKeyPem,
+    );
+    return csr.toString();
+  }
+
+  /** For tests only: the account key is a secret and is never logged. */
+  get accountKeyPem(): string {
+    return this.accountKey;
+  }
+}
+
+export interface PollOptions {
+  timeoutMs: number;
+  /** First delay; grows ×1.5 up to maxDelayMs, unless the CA sends Retry-After. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Polls until `done` returns a value. Starts fast (250 ms) because CAs usually finish in under a
+ * second, backs off to bound load, honours Retry-After within the deadline.
+ */
+export async function poll<T extends { retryAfter?: Date }, R>(
+  fetch: () => Promise<T>,
+  done: (item: T) => R | undefined,
+  what: string,
+  clock: Clock,
+  options: PollOptions,
+): Promise<R> {
+  const start = clock.now().getTime();
+  let delay = options.initialDelayMs ?? 250;
+  const max = options.maxDelayMs ?? 4000;
+  for (;;) {
+    const item = await fetch();
+    const result = done(item);
+    if (result !== undefined) return result;
+    const now = clock.now().getTime();
+    const remaining = start + options.timeoutMs - now;
+    if (remaining <= 0) {
+      throw new AcmeError('timeout', `acme: ${what}: still not done after ${Math.round((now - start) / 1000)} s`, {
+        hint: 'the CA is slow; a later run will retry',
+      });
+    }
+    let wait = delay;
+    if (item.retryAfter) wait = Math.max(0, item.retryAfter.getTime() - now);
+    await clock.sleep(Math.min(wait, remaining, 60_000), options.signal);
+    delay = Math.min(delay * 1.5, max);
+  }
+}

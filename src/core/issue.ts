@@ -1,0 +1,177 @@
+import type { Clock } from '../ports/clock.js';
+import type { DnsProvider, TxtRecord } from '../ports/dns.js';
+import type { Logger } from '../ports/logger.js';
+import type { KeyType } from '../ports/store.js';
+import { type AcmeAuthorization, type AcmeOrder, type AcmeSession, poll, problemToError } from './acme.js';
+import { generatePrivateKey, type VerifiedBundle, verifyIssuedBundle } from './certinfo.js';
+import type { DnsConfig } from './config.js';
+import { challengeRecordName } from './domains.js';
+import { parseDuration } from './duration.js';
+import { AcmeError, CertkeeperError, DnsProviderError } from './errors.js';
+import { type TxtLookup, waitForPropagation } from './propagation.js';
+
+export interface IssueRequest {
+  domains: string[];
+  keyType: KeyType;
+  dns: DnsConfig;
+}
+
+export interface IssueDeps {
+  acme: AcmeSession;
+  provider: DnsProvider;
+  clock: Clock;
+  logger: Logger;
+  lookup: TxtLookup;
+  /** Persists the records about to be written (the lease), before they reach DNS. */
+  recordRecords(records: TxtRecord[]): Promise<void>;
+  signal?: AbortSignal;
+  /** Bound for each ACME wait (authorization validation, order processing). */
+  acmeTimeoutMs?: number;
+}
+
+export interface Issued {
+  bundle: VerifiedBundle;
+  privateKey: string;
+}
+
+/**
+ * One order, DNS-01 for every pending authorization at once: write every TXT record in one
+ * `present` call (one change batch per zone), wait until the resolvers see them, answer all
+ * challenges together, then finalize. TXT records are removed in every outcome, and the order's
+ * authorizations are deactivated when it fails so no half-validated state lingers at the CA.
+ */
+export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Promise<Issued> {
+  const { acme, provider, clock, logger } = deps;
+  const timeoutMs = deps.acmeTimeoutMs ?? 5 * 60_000;
+  // Key generation (RSA-4096 takes a while) overlaps the order round trips.
+  const keyPromise = generatePrivateKey(req.keyType);
+  keyPromise.catch(() => {});
+
+  const order = await acme.newOrder(req.domains);
+  let succeeded = false;
+  let authorizations: AcmeAuthorization[] = [];
+  try {
+    authorizations = await Promise.all(order.authorizations.map((url) => acme.getAuthorization(url)));
+    const pending = authorizations.filter((a) => a.status === 'pending');
+    const unusable = authorizations.find((a) => a.status !== 'pending' && a.status !== 'valid');
+    if (unusable) {
+      throw new AcmeError(
+        'acme-rejected',
+        `acme: authorization for ${unusable.identifier.value} is ${unusable.status}`,
+      );
+    }
+
+    const work = await Promise.all(
+      pending.map(async (authz) => {
+        const challenge = authz.challenges.find((c) => c.type === 'dns-01');
+        if (!challenge) {
+          throw new AcmeError('acme-rejected', `acme: the CA offers no dns-01 challenge for ${authz.identifier.value}`);
+        }
+        const name = challengeRecordName(authz.identifier.value, req.dns.challengeAlias);
+        return { authz, challenge, record: { name, value: await acme.dnsTxtValue(challenge) } };
+      }),
+    );
+    const records = work.map((w) => w.record);
+
+    if (records.length > 0) {
+      await deps.recordRecords(records);
+      try {
+        try {
+          await provider.present(records, deps.signal);
+        } catch (error) {
+          if (error instanceof CertkeeperError) throw error;
+          throw new DnsProviderError(`${provider.name}: writing TXT records failed: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+        logger.info(`dns: wrote ${records.length} TXT value(s)`, { names: [...new Set(records.map((r) => r.name))] });
+
+        const resolvers =
+          req.dns.propagation.resolvers ??
+          (provider.defaultResolvers ? await provider.defaultResolvers(records[0]!.name, deps.signal) : []);
+        await waitForPropagation(
+          records,
+          {
+            resolvers,
+            timeoutMs: parseDuration(req.dns.propagation.timeout) as number,
+            intervalMs: parseDuration(req.dns.propagation.interval) as number,
+          },
+          { clock, logger, lookup: deps.lookup, ...(deps.signal ? { signal: deps.signal } : {}) },
+        );
+
+        await Promise.all(work.map((w) => acme.respondToChallenge(w.challenge.url)));
+        await Promise.all(
+          work.map((w) =>
+            poll(
+              () => acme.getAuthorization(w.authz.url),
+              (a) => {
+                if (a.status === 'valid') return true;
+                if (a.status === 'pending') return undefined;
+                const failed = a.challenges.find((c) => c.type === 'dns-01')?.error;
+                const err = failed
+                  ? problemToError(failed, 400, undefined, `validation of ${a.identifier.value}`)
+                  : new AcmeError('acme-rejected', `acme: authorization for ${a.identifier.value} is ${a.status}`);
+                throw err;
+              },
+              `validation of ${w.authz.identifier.value}`,
+              clock,
+              { timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) },
+            ),
+          ),
+        );
+      } finally {
+        // Cleanup never hides the first error (acme-client auto.js does the same).
+        try {
+          await provider.cleanup(records);
+          await deps.recordRecords([]);
+          logger.debug('dns: removed TXT values', { count: records.length });
+        } catch (error) {
+          logger.error(
+            `dns: cleanup failed; the lease keeps the records for the next run to remove: ${(error as Error).message}`,
+          );
+        }
+      }
+    }
+
+    const privateKey = await keyPromise;
+    const csr = await acme.createCsr(req.domains, privateKey);
+    let current: AcmeOrder & { retryAfter?: Date } = order;
+    current = await poll(
+      () => acme.getOrder(order.url),
+      (o) => (o.status === 'ready' || o.status === 'valid' ? o : o.status === 'pending' ? undefined : failOrder(o)),
+      'order readiness',
+      clock,
+      { timeoutMs, initialDelayMs: 50 },
+    );
+    if (current.status === 'ready') current = await acme.finalize(current, csr);
+    const valid = await poll<AcmeOrder & { retryAfter?: Date }, AcmeOrder>(
+      async () => (current.status === 'valid' ? current : acme.getOrder(order.url)),
+      (o) => (o.status === 'valid' ? o : o.status === 'processing' || o.status === 'ready' ? undefined : failOrder(o)),
+      'certificate issuance',
+      clock,
+      { timeoutMs, initialDelayMs: 100 },
+    );
+    if (!valid.certificate) throw new AcmeError('acme-rejected', 'acme: the order is valid but names no certificate');
+    const pem = await acme.downloadCertificate(valid.certificate);
+    const verified = verifyIssuedBundle(pem, privateKey, req.domains, clock.now());
+    if (!verified.ok) throw new AcmeError('acme-rejected', `acme: ${verified.problem}`);
+    succeeded = true;
+    return { bundle: verified.bundle, privateKey };
+  } finally {
+    if (!succeeded) {
+      const toDeactivate = authorizations.filter((a) => a.status === 'pending' || a.status === 'valid');
+      await Promise.all(
+        toDeactivate.map((a) =>
+          acme.deactivateAuthorization(a.url).catch((error: Error) => {
+            logger.debug(`acme: could not deactivate authorization: ${error.message}`);
+          }),
+        ),
+      );
+    }
+  }
+}
+
+function failOrder(o: AcmeOrder): never {
+  if (o.error) throw problemToError(o.error, 400, undefined, 'order');
+  throw new AcmeError('acme-rejected', `acme: order is ${o.status}`);
+}

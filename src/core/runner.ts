@@ -1,0 +1,454 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../ports/clock.js';
+import type { DnsProvider, TxtRecord } from '../ports/dns.js';
+import type { CertificateExporter } from '../ports/exporter.js';
+import type { CertificateEvent, DeployHook, EventType } from '../ports/hooks.js';
+import type { Logger } from '../ports/logger.js';
+import type { AccountStore, CertificateStore, IssuedBy, Lease, StoredCertificate } from '../ports/store.js';
+import { AcmeSession } from './acme.js';
+import { parseCertificate } from './certinfo.js';
+import type { CertificateConfig, Config } from './config.js';
+import { CertkeeperError, StoreError, toErrorInfo } from './errors.js';
+import { issueCertificate } from './issue.js';
+import { type CurrentState, type Decision, daysLeft, decide } from './plan.js';
+import { dnsTxtLookup, type TxtLookup } from './propagation.js';
+import { type CertificateResult, type HookResult, type RunReport, summarize } from './results.js';
+
+/** Builds the adapters a certificate's config names. Lazy so that a no-op run loads no cloud SDK it doesn't use. */
+export interface AdapterFactory {
+  store(cert: CertificateConfig): Promise<CertificateStore>;
+  dns(cert: CertificateConfig): Promise<DnsProvider>;
+  /** The ACME account lives in the first certificate's store kind (PRODUCT §2). */
+  accountStore(): Promise<AccountStore>;
+  exporters(cert: CertificateConfig): Promise<CertificateExporter[]>;
+  hooks(cert: CertificateConfig): Promise<DeployHook[]>;
+}
+
+export interface RunOptions {
+  dryRun?: boolean;
+  force?: boolean;
+  only?: string[];
+  issuedBy: IssuedBy;
+  /** Lambda: time left in the invocation; no new certificate starts with less than `minStartMs` left. */
+  remainingTimeMs?: () => number;
+  minStartMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RunDeps {
+  adapters: AdapterFactory;
+  clock: Clock;
+  logger: Logger;
+  lookup?: TxtLookup;
+  /** For tests: override the ACME waits. */
+  acmeTimeoutMs?: number;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once, keeping order of results. */
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+function currentState(read: Awaited<ReturnType<CertificateStore['read']>>): {
+  state: CurrentState;
+  stored?: StoredCertificate;
+} {
+  if (read.kind === 'missing') return { state: { kind: 'missing' } };
+  if (read.kind === 'unreadable') return { state: { kind: 'unreadable', reason: read.reason } };
+  try {
+    const info = parseCertificate(read.certificate.certificate);
+    return {
+      state: { kind: 'found', info, domains: read.certificate.domains, keyType: info.keyType },
+      stored: read.certificate,
+    };
+  } catch (error) {
+    return { state: { kind: 'unreadable', reason: `certificate does not parse: ${(error as Error).message}` } };
+  }
+}
+
+const STORE_RETRY_DELAYS = [500, 2000, 5000];
+
+/** One run over the configured certificates (PRODUCT §1). One certificate's failure never stops the others. */
+export async function run(config: Config, options: RunOptions, deps: RunDeps): Promise<RunReport> {
+  const { clock, logger } = deps;
+  const started = clock.now();
+  const lookup = deps.lookup ?? dnsTxtLookup();
+  const only = options.only?.length ? new Set(options.only) : undefined;
+  const certs = config.certificates.filter((c) => !only || only.has(c.id));
+
+  // One ACME session for the whole run, opened only when a certificate is actually due.
+  let session: Promise<AcmeSession> | undefined;
+  const acmeSession = () => {
+    session ??= deps.adapters
+      .accountStore()
+      .then((accounts) => AcmeSession.open(config.acme, accounts, { clock, logger }));
+    return session;
+  };
+  const owner = `${options.issuedBy.via}:${options.issuedBy.runId}:${randomUUID().slice(0, 8)}`;
+
+  const results = await mapLimit(certs, config.concurrency, (cert) =>
+    processCertificate(cert, { config, options, deps, lookup, acmeSession, owner }),
+  );
+
+  const finished = clock.now();
+  const renewAts = results
+    .map((r) => r.renewAt)
+    .filter((x): x is string => Boolean(x))
+    .sort();
+  return {
+    results,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs: finished.getTime() - started.getTime(),
+    dryRun: Boolean(options.dryRun),
+    ...(renewAts[0] ? { nextCheck: renewAts[0] } : {}),
+    summary: summarize(results),
+  };
+}
+
+interface Ctx {
+  config: Config;
+  options: RunOptions;
+  deps: RunDeps;
+  lookup: TxtLookup;
+  acmeSession: () => Promise<AcmeSession>;
+  owner: string;
+}
+
+async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<CertificateResult> {
+  const { clock } = ctx.deps;
+  const logger = ctx.deps.logger.child({ certificate: cert.id });
+  const t0 = clock.now().getTime();
+  const base = { id: cert.id, domains: cert.domains };
+  const elapsed = () => clock.now().getTime() - t0;
+  let decision: Decision = { due: false, reason: '', health: 'missing' };
+  let stored: StoredCertificate | undefined;
+  let store: CertificateStore | undefined;
+  try {
+    store = await ctx.deps.adapters.store(cert);
+    const read = await store.read(ctx.options.signal);
+    const current = currentState(read);
+    stored = current.stored;
+    const now = clock.now();
+    decision = decide(current.state, cert, ctx.config.renewal, now, ctx.options.force);
+    const currentFields =
+      current.state.kind === 'found'
+        ? {
+            notAfter: current.state.info.notAfter.toISOString(),
+            daysLeft: daysLeft(current.state.info.notAfter, now),
+            serialNumber: current.state.info.serialNumber,
+          }
+        : {};
+    const notDue = (status: 'skipped' | 'would-renew', reason: string): CertificateResult => ({
+      ...base,
+      status,
+      reason,
+      health: decision.health,
+      ...currentFields,
+      durationMs: elapsed(),
+      ...(decision.renewAt ? { renewAt: decision.renewAt.toISOString() } : {}),
+      store: { type: store!.type, ref: store!.ref },
+    });
+
+    if (!decision.due) {
+      logger.debug(`${cert.id}: ${decision.reason}`);
+      const result = notDue('skipped', decision.reason);
+      if ((decision.health === 'warning' || decision.health === 'critical') && !ctx.options.dryRun) {
+        result.hooks = await runHooks(cert, 'certificate.expiring', result, stored, undefined, ctx, logger);
+      }
+      return result;
+    }
+    if (ctx.options.dryRun) return notDue('would-renew', decision.reason);
+    const remaining = ctx.options.remainingTimeMs?.();
+    if (remaining !== undefined && remaining < (ctx.options.minStartMs ?? 180_000)) {
+      return notDue(
+        'skipped',
+        `deferred: due (${decision.reason}) but only ${Math.round(remaining / 1000)} s of the invocation left`,
+      );
+    }
+
+    logger.info(`${cert.id}: renewing (${decision.reason})`);
+    const outcome = await renewUnderLease(cert, store, stored, ctx, logger);
+    if (outcome.kind === 'locked') {
+      return {
+        ...notDue('skipped', ''),
+        status: 'locked',
+        reason: `another run holds the lease (${outcome.holder}) until ${outcome.until}`,
+      };
+    }
+    const info = outcome.info;
+    const result: CertificateResult = {
+      ...base,
+      status: 'renewed',
+      reason: decision.reason,
+      health: 'ok',
+      notAfter: info.notAfter,
+      daysLeft: daysLeft(new Date(info.notAfter), clock.now()),
+      serialNumber: info.serialNumber,
+      durationMs: elapsed(),
+      store: { type: store.type, ref: outcome.ref, version: outcome.version },
+      ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
+    };
+    logger.info(`${cert.id}: renewed, serial ${info.serialNumber}, valid until ${info.notAfter}`);
+    result.hooks = await runHooks(cert, 'certificate.renewed', result, stored, outcome.written, ctx, logger);
+    if (result.hooks.length === 0) delete result.hooks;
+    result.durationMs = elapsed();
+    return result;
+  } catch (error) {
+    const info = toErrorInfo(error);
+    logger.error(`${cert.id}: failed [${info.class}] ${info.message}`);
+    const result: CertificateResult = {
+      ...base,
+      status: 'failed',
+      reason: decision.reason || 'error',
+      health: decision.health,
+      ...(stored
+        ? {
+            notAfter: stored.notAfter,
+            daysLeft: daysLeft(new Date(stored.notAfter), clock.now()),
+            serialNumber: stored.serialNumber,
+          }
+        : {}),
+      durationMs: elapsed(),
+      error: info,
+      ...(store ? { store: { type: store.type, ref: store.ref } } : {}),
+    };
+    const hooks = await runHooks(cert, 'certificate.renewal_failed', result, stored, undefined, ctx, logger).catch(
+      () => [],
+    );
+    if (hooks.length) result.hooks = hooks;
+    return result;
+  }
+}
+
+type RenewOutcome =
+  | { kind: 'locked'; holder: string; until: string }
+  | {
+      kind: 'renewed';
+      info: { serialNumber: string; notAfter: string };
+      ref: string;
+      version: string;
+      written: StoredCertificate;
+      warnings: string[];
+    };
+
+async function renewUnderLease(
+  cert: CertificateConfig,
+  store: CertificateStore,
+  previous: StoredCertificate | undefined,
+  ctx: Ctx,
+  logger: Logger,
+): Promise<RenewOutcome> {
+  const { clock } = ctx.deps;
+  const ttl = ctx.config.leaseTtlMs;
+  const provider = await ctx.deps.adapters.dns(cert);
+  const acquired = await store.acquireLease(ctx.owner, ttl, async (stale) => {
+    // A run that died mid-way left these records; remove them before taking over.
+    if (stale.records.length > 0) {
+      logger.warn(
+        `${cert.id}: breaking an expired lease of ${stale.owner}; removing ${stale.records.length} TXT value(s) it left`,
+      );
+      await provider.cleanup(stale.records);
+    }
+  });
+  if (acquired.kind === 'locked') {
+    return { kind: 'locked', holder: acquired.holder.owner, until: acquired.holder.expiresAt };
+  }
+  const lease = acquired.lease;
+  const stopExtending = keepExtended(lease, ttl, clock, logger);
+  try {
+    const acme = await ctx.acmeSession();
+    const issued = await issueCertificate(
+      { domains: cert.domains, keyType: cert.keyType, dns: cert.dns },
+      {
+        acme,
+        provider,
+        clock,
+        logger,
+        lookup: ctx.lookup,
+        recordRecords: (records: TxtRecord[]) => lease.update(records, ttl),
+        ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+        ...(ctx.deps.acmeTimeoutMs ? { acmeTimeoutMs: ctx.deps.acmeTimeoutMs } : {}),
+      },
+    );
+    const { bundle } = issued;
+    const info = bundle.info;
+    const exportsMap: Record<string, string> = { ...(previous?.exports ?? {}) };
+    const warnings: string[] = [];
+    let exportError: unknown;
+    for (const exporter of await ctx.deps.adapters.exporters(cert)) {
+      try {
+        exportsMap[exporter.type] = await exporter.export(
+          toStored(cert, bundle, issued.privateKey, ctx.options.issuedBy, clock.now(), exportsMap),
+          exportsMap[exporter.type],
+        );
+      } catch (error) {
+        exportError ??= error;
+        logger.error(`${cert.id}: export ${exporter.type} failed: ${(error as Error).message}`);
+      }
+    }
+    const record = toStored(cert, bundle, issued.privateKey, ctx.options.issuedBy, clock.now(), exportsMap);
+    const written = await writeWithRetries(store, record, clock, logger, ctx.options.signal);
+    if (exportError) {
+      throw new StoreError(`stored the new certificate, but an export failed: ${(exportError as Error).message}`, {
+        cause: exportError,
+        hint: 'the store holds the new certificate; fix the export target and run again with force',
+      });
+    }
+    return {
+      kind: 'renewed',
+      info: { serialNumber: info.serialNumber, notAfter: info.notAfter.toISOString() },
+      ref: written.ref,
+      version: written.version,
+      written: record,
+      warnings,
+    };
+  } finally {
+    stopExtending();
+    try {
+      await lease.release();
+    } catch (error) {
+      logger.warn(`${cert.id}: could not release the lease (it expires by itself): ${(error as Error).message}`);
+    }
+  }
+}
+
+function toStored(
+  cert: CertificateConfig,
+  bundle: Awaited<ReturnType<typeof issueCertificate>>['bundle'],
+  privateKey: string,
+  issuedBy: IssuedBy,
+  now: Date,
+  exportsMap: Record<string, string>,
+): StoredCertificate {
+  return {
+    format: 'certkeeper/v1',
+    id: cert.id,
+    domains: cert.domains,
+    certificate: bundle.certificate,
+    chain: bundle.chain,
+    fullchain: bundle.fullchain,
+    privateKey,
+    keyType: cert.keyType,
+    serialNumber: bundle.info.serialNumber,
+    notBefore: bundle.info.notBefore.toISOString(),
+    notAfter: bundle.info.notAfter.toISOString(),
+    issuer: bundle.info.issuer,
+    issuedAt: now.toISOString(),
+    issuedBy,
+    ...(Object.keys(exportsMap).length ? { exports: exportsMap } : {}),
+  };
+}
+
+/** An issued certificate is never thrown away for a passing store error: retry within the run. */
+async function writeWithRetries(
+  store: CertificateStore,
+  record: StoredCertificate,
+  clock: Clock,
+  logger: Logger,
+  signal?: AbortSignal,
+) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await store.write(record, signal);
+    } catch (error) {
+      if (attempt >= STORE_RETRY_DELAYS.length) {
+        if (error instanceof CertkeeperError) throw error;
+        throw new StoreError(`${store.type}: writing the new certificate failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      logger.warn(`${record.id}: store write failed, retrying: ${(error as Error).message}`);
+      await clock.sleep(STORE_RETRY_DELAYS[attempt] as number);
+    }
+  }
+}
+
+/** Extends the lease at a third of its TTL while work goes on. */
+function keepExtended(lease: Lease, ttlMs: number, clock: Clock, logger: Logger): () => void {
+  const controller = new AbortController();
+  void (async () => {
+    while (!controller.signal.aborted) {
+      try {
+        await clock.sleep(Math.max(1000, ttlMs / 3), controller.signal);
+        await lease.extend(ttlMs);
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        logger.warn(`lease: extension failed: ${(error as Error).message}`);
+      }
+    }
+  })();
+  return () => controller.abort();
+}
+
+async function runHooks(
+  cert: CertificateConfig,
+  type: EventType,
+  result: CertificateResult,
+  previous: StoredCertificate | undefined,
+  written: StoredCertificate | undefined,
+  ctx: Ctx,
+  logger: Logger,
+): Promise<HookResult[]> {
+  const kind =
+    type === 'certificate.renewed' ? 'renewed' : type === 'certificate.renewal_failed' ? 'failed' : 'warning';
+  const hooks = (await ctx.deps.adapters.hooks(cert)).filter((h) => h.on.includes(kind));
+  if (hooks.length === 0) return [];
+  const event: CertificateEvent = {
+    type,
+    id: randomUUID(),
+    timestamp: ctx.deps.clock.now().toISOString(),
+    data: {
+      certificate: cert.id,
+      domains: cert.domains,
+      ...(result.serialNumber ? { serialNumber: result.serialNumber } : {}),
+      ...(written ? { notBefore: written.notBefore } : {}),
+      ...(result.notAfter ? { notAfter: result.notAfter } : {}),
+      ...(previous && written
+        ? { previous: { serialNumber: previous.serialNumber, notAfter: previous.notAfter } }
+        : {}),
+      ...(result.store ? { store: result.store } : {}),
+      ...(result.error ? { error: { class: result.error.class, message: result.error.message } } : {}),
+    },
+  };
+  const out: HookResult[] = [];
+  for (const hook of hooks) {
+    try {
+      const outcome = await hook.run(
+        event,
+        // Only the command hook ever sees key material (PRODUCT §2).
+        written && hook.type === 'command'
+          ? {
+              pems: {
+                certificate: written.certificate,
+                chain: written.chain,
+                fullchain: written.fullchain,
+                privateKey: written.privateKey,
+              },
+            }
+          : {},
+        ctx.options.signal,
+      );
+      out.push({ type: hook.type, status: outcome.status, ...(outcome.message ? { message: outcome.message } : {}) });
+      if (outcome.status === 'warning') logger.warn(`${cert.id}: hook ${hook.type}: ${outcome.message ?? 'warning'}`);
+    } catch (error) {
+      const message = toErrorInfo(error).message;
+      logger.error(`${cert.id}: hook ${hook.type} failed: ${message}`);
+      out.push({ type: hook.type, status: 'failed', message });
+    }
+  }
+  return out;
+}
