@@ -1,0 +1,5 @@
+// Local servers (Pebble, challtestsrv, moto) shared by the tests, the demo and the benchmark.
+export * from './moto.js';
+export * from './pebble.js';
+export * from './process.js';
+export * from './tlscert.js';

@@ -1,0 +1,51 @@
+import { inject } from 'vitest';
+import { type PebbleStack, type PebbleStackOptions, startPebbleStack } from '../../src/devstack/pebble.js';
+
+/** The servers global-setup.ts starts once per run; plain JSON because it crosses into the test workers. */
+export interface SharedStack {
+  /** https://127.0.0.1:<port>/dir */
+  acmeDirectory: string;
+  /** Trust this PEM (Pebble's listener certificate) to reach acmeDirectory and managementUrl. */
+  caBundlePath: string;
+  caBundlePem: string;
+  /** Pebble's management API (https). */
+  managementUrl: string;
+  /** challtestsrv's management API (http): POST /set-txt, /clear-txt. */
+  challtestsrvUrl: string;
+  /** "127.0.0.1:<port>": challtestsrv's DNS server, the one the shared Pebble validates against. */
+  dnsResolver: string;
+  /** http://127.0.0.1:<port> */
+  motoEndpoint: string;
+  /** AWS_ENDPOINT_URL, dummy credentials and region for SDK clients pointed at moto. */
+  motoEnv: Record<string, string>;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: SharedStack;
+    /** The shared Pebble's root (Pebble makes a new one at every start). */
+    rootPem: string;
+  }
+}
+
+/**
+ * The run-wide Pebble + challtestsrv + moto. Shared by every test file, so tests must use names
+ * (domains, secret ids, TXT hosts) of their own to stay independent of each other.
+ */
+export function getStack(): SharedStack {
+  return inject('stack');
+}
+
+export function getRootPem(): string {
+  return inject('rootPem');
+}
+
+/**
+ * A private Pebble for tests that change its behaviour (nonce rejection, EAB, short validity) or
+ * would disturb others. The caller stops it, e.g. `onTestFinished(() => pebble.stop())`.
+ */
+export function startOwnPebble(opts: PebbleStackOptions = {}): Promise<PebbleStack> {
+  return startPebbleStack(opts);
+}
+
+export type { PebbleStack, PebbleStackOptions };
