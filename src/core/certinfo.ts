@@ -1,3 +1,5 @@
+// @peculiar/x509 (via tsyringe) needs the Reflect metadata polyfill loaded before it.
+import 'reflect-metadata';
 import {
   createPrivateKey,
   generateKeyPair as generateKeyPairCb,
