@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${env:NAME}` is config syntax, not a template
 import { readFile } from 'node:fs/promises';
 import * as YAML from 'yaml';
 import * as z from 'zod';
@@ -761,10 +762,25 @@ export function configJsonSchema(): Record<string, unknown> {
       ],
     };
   }
+  // A certificate may take `domains`/`dns` from `defaults`: require them per certificate only when
+  // `defaults` does not supply them.
+  const certItems = (schema.properties as Record<string, { items: Record<string, unknown> }>).certificates?.items;
+  const allOf: Record<string, unknown>[] = [];
+  if (certItems && Array.isArray(certItems.required)) {
+    const required = certItems.required as string[];
+    for (const key of required.filter((k) => k !== 'id')) {
+      allOf.push({
+        if: { type: 'object', properties: { defaults: { type: 'object', required: [key] } }, required: ['defaults'] },
+        else: { properties: { certificates: { type: 'array', items: { type: 'object', required: [key] } } } },
+      });
+    }
+    certItems.required = required.filter((k) => k === 'id');
+  }
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://github.com/certkeeper/certkeeper/schema/certkeeper.schema.json',
     title: 'certkeeper configuration',
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
+    ...(allOf.length > 0 ? { allOf } : {}),
   };
 }
