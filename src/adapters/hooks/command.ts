@@ -47,7 +47,7 @@ export function createCommandHook(config: HookConfigOf<'command'>, deps: Command
       };
       const redact = redactor(context.pems?.privateKey);
       // Failure and warning events come without PEMs: then there are no files to point at.
-      const dir = context.pems ? await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'certkeeper-hook-')) : undefined;
+      const dir = context.pems ? await makePrivateDir(deps.tmpDir ?? tmpdir()) : undefined;
       try {
         if (dir && context.pems) {
           const files = {
@@ -93,6 +93,17 @@ export function createCommandHook(config: HookConfigOf<'command'>, deps: Command
       }
     },
   };
+}
+
+/** mkdtemp makes the directory 0700: only our user can list or open the key file in it. */
+async function makePrivateDir(parent: string): Promise<string> {
+  try {
+    return await mkdtemp(join(parent, 'certkeeper-hook-'));
+  } catch (error) {
+    throw new HookError(`command: cannot create a temporary directory in ${parent}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }
 
 interface ShellResult {

@@ -77,7 +77,9 @@ function resolveToken(configured: string | undefined, env: Env): string {
 }
 
 function dispatchError(error: unknown, repository: string): HookError {
-  const status = (error as { status?: unknown }).status;
+  // Octokit reports a connection failure as status 500 too; only an error with a response is GitHub's answer.
+  const answered = (error as { response?: unknown }).response !== undefined;
+  const status = answered ? (error as { status?: unknown }).status : undefined;
   // RequestError carries GitHub's own message ("Not Found", "Resource not accessible by integration").
   const detail = snippet(errorMessage(error));
   if (status === 401) {
