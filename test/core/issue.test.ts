@@ -1,4 +1,4 @@
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -39,7 +39,12 @@ describe('issuance against Pebble (DNS-01 via challtestsrv, file store)', () => 
     );
 
     const meta = JSON.parse(await readFile(join(live, 'meta.json'), 'utf8'));
-    expect(meta).toMatchObject({ format: 'certkeeper/v1', id: 'site', domains: [zone, `*.${zone}`], keyType: 'ec-p256' });
+    expect(meta).toMatchObject({
+      format: 'certkeeper/v1',
+      id: 'site',
+      domains: [zone, `*.${zone}`],
+      keyType: 'ec-p256',
+    });
     expect(meta.serialNumber).toBe(r!.serialNumber);
     expect(JSON.stringify(meta)).not.toContain('PRIVATE KEY');
 
@@ -227,7 +232,10 @@ describe('ACME accounts on a private Pebble', () => {
     const file = join(dir, '_account', `127.0.0.1_${new URL(pebble.acmeDirectory).port}.json`);
     const account = JSON.parse(await readFile(file, 'utf8'));
     // Point the stored account at an URL this CA never issued.
-    await writeFile(file, JSON.stringify({ ...account, accountUrl: account.accountUrl.replace(/[^/]+$/, 'ffffffffffff') }));
+    await writeFile(
+      file,
+      JSON.stringify({ ...account, accountUrl: account.accountUrl.replace(/[^/]+$/, 'ffffffffffff') }),
+    );
     const log = captureLog();
     const report = await runLocal(raw, { force: true, log });
     expect(report.results[0]).toMatchObject({ status: 'renewed' });
@@ -243,7 +251,9 @@ describe('ACME accounts on a private Pebble', () => {
     const zone = uniqueZone('eab');
     const without = await runLocal(localConfig(pebble, await tempDir(), [{ id: 'e', domains: [zone] }]));
     expect(without.results[0]).toMatchObject({ status: 'failed', error: { class: 'acme-account' } });
-    const withEab = await runLocal(localConfig(pebble, await tempDir(), [{ id: 'e', domains: [zone] }], { acme: { eab } }));
+    const withEab = await runLocal(
+      localConfig(pebble, await tempDir(), [{ id: 'e', domains: [zone] }], { acme: { eab } }),
+    );
     expect(withEab.results[0]).toMatchObject({ status: 'renewed' });
   });
 });

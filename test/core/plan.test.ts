@@ -11,7 +11,12 @@ const renewal = (renewBefore: string) => ({
   criticalBeforeMs: 7 * DAY,
 });
 
-function found(opts: { issuedDaysAgo: number; lifetimeDays: number; domains?: string[]; keyType?: CertificateInfo['keyType'] }): CurrentState {
+function found(opts: {
+  issuedDaysAgo: number;
+  lifetimeDays: number;
+  domains?: string[];
+  keyType?: CertificateInfo['keyType'];
+}): CurrentState {
   const notBefore = new Date(now.getTime() - opts.issuedDaysAgo * DAY);
   const notAfter = new Date(notBefore.getTime() + opts.lifetimeDays * DAY);
   const domains = opts.domains ?? ['example.com', '*.example.com'];
@@ -83,7 +88,12 @@ describe('decide', () => {
   });
 
   it('renews when domains changed, naming the difference', () => {
-    const d = decide(found({ issuedDaysAgo: 1, lifetimeDays: 90, domains: ['example.com'] }), cert, renewal('33%'), now);
+    const d = decide(
+      found({ issuedDaysAgo: 1, lifetimeDays: 90, domains: ['example.com'] }),
+      cert,
+      renewal('33%'),
+      now,
+    );
     expect(d.due).toBe(true);
     expect(d.reason).toBe('domains changed (+*.example.com)');
   });

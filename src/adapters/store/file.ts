@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { StoreError } from '../../core/errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { TxtRecord } from '../../ports/dns.js';
@@ -66,11 +66,30 @@ export class FileStore implements CertificateStore {
   }
 
   async read(): Promise<ReadResult> {
+    // Resolve the live link once and read every file from that one version directory: reading
+    // through the link file by file could pair a certificate with the next version's key.
+    for (let attempt = 0; ; attempt++) {
+      let versionDir: string;
+      try {
+        const st = await lstat(this.live);
+        versionDir = st.isSymbolicLink() ? resolve(dirname(this.live), await readlink(this.live)) : this.live;
+      } catch (error) {
+        if (isErrno(error, 'ENOENT', 'ENOTDIR')) return { kind: 'missing' };
+        return { kind: 'unreadable', reason: `cannot read ${this.live} (${(error as NodeJS.ErrnoException).code})` };
+      }
+      const result = await this.readVersion(versionDir);
+      // A version pruned between readlink and the reads: the link has moved on, read again.
+      if (result === 'gone' && attempt < 3) continue;
+      return result === 'gone' ? { kind: 'missing' } : result;
+    }
+  }
+
+  private async readVersion(dir: string): Promise<ReadResult | 'gone'> {
     let meta: string;
     try {
-      meta = await readFile(join(this.live, 'meta.json'), 'utf8');
+      meta = await readFile(join(dir, 'meta.json'), 'utf8');
     } catch (error) {
-      if (isErrno(error, 'ENOENT', 'ENOTDIR')) return { kind: 'missing' };
+      if (isErrno(error, 'ENOENT', 'ENOTDIR')) return 'gone';
       return { kind: 'unreadable', reason: `cannot read meta.json (${(error as NodeJS.ErrnoException).code})` };
     }
     try {
@@ -78,7 +97,7 @@ export class FileStore implements CertificateStore {
       if (parsed.format !== 'certkeeper/v1')
         return { kind: 'unreadable', reason: `unknown format ${String(parsed.format)}` };
       const [certificate, chain, fullchain, privateKey] = await Promise.all(
-        ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem'].map((f) => readFile(join(this.live, f), 'utf8')),
+        ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem'].map((f) => readFile(join(dir, f), 'utf8')),
       );
       return {
         kind: 'found',
@@ -92,6 +111,7 @@ export class FileStore implements CertificateStore {
         version: parsed.serialNumber as string,
       };
     } catch (error) {
+      if (isErrno(error, 'ENOENT')) return 'gone';
       return { kind: 'unreadable', reason: `broken store entry: ${(error as Error).message.split('\n')[0]}` };
     }
   }
