@@ -161,9 +161,9 @@ export function probeServedSerial(p: TlsProbe): Promise<string> {
       host: p.host,
       port: p.port,
       servername: p.servername,
+      // We compare serials, not trust: the endpoint may well serve a certificate we cannot verify.
+      // No `session` is passed, so every probe is a full handshake showing the current certificate.
       rejectUnauthorized: false,
-      // No session reuse: a resumed session could show the certificate of an earlier handshake.
-      session: undefined,
     });
     const onAbort = () => {
       socket.destroy();
