@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A free TCP port on 127.0.0.1 (the OS picks; closed again before returning). */
 export function freePort(): Promise<number> {
@@ -47,7 +47,11 @@ let exitHookInstalled = false;
  * if this process is SIGKILLed, so each runs under coreutils `timeout` (lifetime bound) and is
  * killed when this process exits normally.
  */
-export function startManaged(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; maxLifetimeSec?: number } = {}): Managed {
+export function startManaged(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; maxLifetimeSec?: number } = {},
+): Managed {
   const lifetime = String(opts.maxLifetimeSec ?? 3600);
   const child = spawn('timeout', ['--signal=TERM', '--kill-after=5', lifetime, command, ...args], {
     env: { ...process.env, ...opts.env },
