@@ -7,6 +7,8 @@ export interface HookResult {
   type: string;
   status: 'ok' | 'warning' | 'failed';
   message?: string;
+  /** For `failed`: class `hook` (or `timeout`) and a hint, as in PRODUCT §3. */
+  error?: ErrorInfo;
 }
 
 /** Per-certificate result (PRODUCT §3). Never carries key material. */

@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.js';
 import type { DnsProvider, TxtRecord } from '../ports/dns.js';
 import type { CertificateExporter } from '../ports/exporter.js';
-import type { CertificateEvent, DeployHook, EventType } from '../ports/hooks.js';
+import type { DeployHook, EventType } from '../ports/hooks.js';
 import type { Logger } from '../ports/logger.js';
 import type { AccountStore, CertificateStore, IssuedBy, Lease, StoredCertificate } from '../ports/store.js';
 import { AcmeSession } from './acme.js';
 import { parseCertificate } from './certinfo.js';
 import type { CertificateConfig, Config } from './config.js';
 import { CertkeeperError, StoreError, toErrorInfo } from './errors.js';
+import { buildEvent } from './events.js';
+import { runHooks as runHooksInOrder } from './hooks.js';
 import { issueCertificate } from './issue.js';
 import { type CurrentState, type Decision, daysLeft, decide } from './plan.js';
 import { dnsTxtLookup, type TxtLookup } from './propagation.js';
@@ -403,15 +405,11 @@ async function runHooks(
   ctx: Ctx,
   logger: Logger,
 ): Promise<HookResult[]> {
-  const kind =
-    type === 'certificate.renewed' ? 'renewed' : type === 'certificate.renewal_failed' ? 'failed' : 'warning';
-  const hooks = (await ctx.deps.adapters.hooks(cert)).filter((h) => h.on.includes(kind));
+  const hooks = await ctx.deps.adapters.hooks(cert);
   if (hooks.length === 0) return [];
-  const event: CertificateEvent = {
+  const event = buildEvent(
     type,
-    id: randomUUID(),
-    timestamp: ctx.deps.clock.now().toISOString(),
-    data: {
+    {
       certificate: cert.id,
       domains: cert.domains,
       ...(result.serialNumber ? { serialNumber: result.serialNumber } : {}),
@@ -423,32 +421,18 @@ async function runHooks(
       ...(result.store ? { store: result.store } : {}),
       ...(result.error ? { error: { class: result.error.class, message: result.error.message } } : {}),
     },
-  };
-  const out: HookResult[] = [];
-  for (const hook of hooks) {
-    try {
-      const outcome = await hook.run(
-        event,
-        // Only the command hook ever sees key material (PRODUCT §2).
-        written && hook.type === 'command'
-          ? {
-              pems: {
-                certificate: written.certificate,
-                chain: written.chain,
-                fullchain: written.fullchain,
-                privateKey: written.privateKey,
-              },
-            }
-          : {},
-        ctx.options.signal,
-      );
-      out.push({ type: hook.type, status: outcome.status, ...(outcome.message ? { message: outcome.message } : {}) });
-      if (outcome.status === 'warning') logger.warn(`${cert.id}: hook ${hook.type}: ${outcome.message ?? 'warning'}`);
-    } catch (error) {
-      const message = toErrorInfo(error).message;
-      logger.error(`${cert.id}: hook ${hook.type} failed: ${message}`);
-      out.push({ type: hook.type, status: 'failed', message });
-    }
-  }
-  return out;
+    { clock: ctx.deps.clock },
+  );
+  const pems = written
+    ? {
+        certificate: written.certificate,
+        chain: written.chain,
+        fullchain: written.fullchain,
+        privateKey: written.privateKey,
+      }
+    : undefined;
+  return runHooksInOrder(hooks, event, pems ? { pems } : {}, {
+    logger,
+    ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+  });
 }
