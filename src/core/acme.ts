@@ -383,6 +383,8 @@ export interface PollOptions {
   initialDelayMs?: number;
   maxDelayMs?: number;
   signal?: AbortSignal;
+  /** Called about every 10 s of waiting, so a slow CA shows progress instead of silence. */
+  onProgress?: (elapsedMs: number) => void;
 }
 
 /**
@@ -399,6 +401,7 @@ export async function poll<T extends { retryAfter?: Date }, R>(
   const start = clock.now().getTime();
   let delay = options.initialDelayMs ?? 250;
   const max = options.maxDelayMs ?? 4000;
+  let lastProgress = start;
   for (;;) {
     const item = await fetch();
     const result = done(item);
@@ -409,6 +412,10 @@ export async function poll<T extends { retryAfter?: Date }, R>(
       throw new AcmeError('timeout', `acme: ${what}: still not done after ${Math.round((now - start) / 1000)} s`, {
         hint: 'the CA is slow; a later run will retry',
       });
+    }
+    if (options.onProgress && now - lastProgress >= 10_000) {
+      lastProgress = now;
+      options.onProgress(now - start);
     }
     let wait = delay;
     if (item.retryAfter) wait = Math.max(0, item.retryAfter.getTime() - now);

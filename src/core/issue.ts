@@ -115,7 +115,14 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
               },
               `validation of ${w.authz.identifier.value}`,
               clock,
-              { timeoutMs, ...(deps.signal ? { signal: deps.signal } : {}) },
+              {
+                timeoutMs,
+                ...(deps.signal ? { signal: deps.signal } : {}),
+                onProgress: (ms) =>
+                  logger.info(
+                    `acme: waiting for the CA to validate ${w.authz.identifier.value} (${Math.round(ms / 1000)} s)`,
+                  ),
+              },
             ),
           ),
         );
@@ -149,7 +156,12 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
       (o) => (o.status === 'valid' ? o : o.status === 'processing' || o.status === 'ready' ? undefined : failOrder(o)),
       'certificate issuance',
       clock,
-      { timeoutMs, initialDelayMs: 100 },
+      {
+        timeoutMs,
+        initialDelayMs: 100,
+        onProgress: (ms) =>
+          logger.info(`acme: waiting for the CA to issue the certificate (${Math.round(ms / 1000)} s)`),
+      },
     );
     if (!valid.certificate) throw new AcmeError('acme-rejected', 'acme: the order is valid but names no certificate');
     const pem = await acme.downloadCertificate(valid.certificate);
