@@ -131,17 +131,26 @@ export function quoteTxt(value: string): string {
   return chunks.map((c) => `"${c.replace(/[\\"]/g, (m) => `\\${m}`)}"`).join(' ');
 }
 
-/** Inverse of `quoteTxt`, also for values written by others (several strings, \ddd escapes). */
+/** Inverse of `quoteTxt`, also for values written by others (several strings, \ddd octal escapes). */
 export function parseTxt(raw: string): string {
   const strings = [...raw.matchAll(/"((?:[^"\\]|\\.)*)"/g)];
   if (strings.length === 0) return raw;
-  return strings
-    .map((m) =>
-      (m[1] as string).replace(/\\(\d{3}|.)/g, (_, e: string) =>
-        e.length === 3 ? String.fromCharCode(Number.parseInt(e, 8)) : e,
-      ),
-    )
-    .join('');
+  const bytes: number[] = [];
+  for (const m of strings) {
+    const s = m[1] as string;
+    const chars = [...s];
+    for (let i = 0; i < chars.length; i++) {
+      const octal = chars.slice(i + 1, i + 4).join('');
+      if (chars[i] === '\\' && /^[0-7]{3}$/.test(octal)) {
+        bytes.push(Number.parseInt(octal, 8));
+        i += 3;
+      } else {
+        const ch = chars[i] === '\\' ? (chars[++i] ?? '') : (chars[i] as string);
+        bytes.push(...Buffer.from(ch, 'utf8'));
+      }
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
 
 function isRetryable(error: unknown): boolean {
@@ -220,12 +229,16 @@ class ZoneWriter {
         );
       }
       this.queue.push(op);
-      if (!this.running) void this.drain();
+      if (!this.running) {
+        this.running = true;
+        // Start on the next turn of the event loop, so presents issued together (a certificate's
+        // names, concurrent certificates) leave in one batch.
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
     try {
       while (this.queue.length > 0) {
         const ops = this.takeBatch();
@@ -286,9 +299,19 @@ class ZoneWriter {
     }
     let changeId: string | undefined;
     let status: string | undefined;
+    let previous: string | undefined;
+    let upsert = false;
     for (let round = 1; ; round++) {
       const current = new Map<string, RecordSet | undefined>();
       for (const name of names) current.set(name, await this.read(ctx, name));
+      const snapshot = JSON.stringify([...current]);
+      if (snapshot === previous && !upsert) {
+        // The batch was refused although nobody changed these names: the API does not apply
+        // DELETE+CREATE atomically (moto, some emulators). Fall back to the plain UPSERT.
+        ctx.logger.debug(`route53: zone ${this.zone.name}: compare-and-swap refused without a change; using UPSERT`);
+        upsert = true;
+      }
+      previous = snapshot;
 
       const changes: Change[] = [];
       let added = 0;
@@ -310,7 +333,19 @@ class ZoneWriter {
         const unchanged =
           (cur?.values.length ?? 0) === want.size && (cur?.values ?? []).every((v) => want.get(v.text) === v.raw);
         if (unchanged) continue;
+        // Values are added to a set under its current TTL: the set may hold others' values too.
+        const next = {
+          Name: name,
+          Type: 'TXT' as const,
+          TTL: cur?.ttl ?? ttlFor.get(name) ?? ctx.ttl,
+          ResourceRecords: [...want.values()].map((Value) => ({ Value })),
+        };
+        if (upsert && want.size > 0) {
+          changes.push({ Action: 'UPSERT', ResourceRecordSet: next });
+          continue;
+        }
         if (cur) {
+          // Exactly as read (TTL and values): Route 53 refuses the batch if the set changed since.
           changes.push({
             Action: 'DELETE',
             ResourceRecordSet: {
@@ -321,17 +356,7 @@ class ZoneWriter {
             },
           });
         }
-        if (want.size > 0) {
-          changes.push({
-            Action: 'CREATE',
-            ResourceRecordSet: {
-              Name: name,
-              Type: 'TXT',
-              TTL: ttlFor.get(name) ?? cur?.ttl ?? ctx.ttl,
-              ResourceRecords: [...want.values()].map((Value) => ({ Value })),
-            },
-          });
-        }
+        if (want.size > 0) changes.push({ Action: 'CREATE', ResourceRecordSet: next });
       }
       if (changes.length === 0) {
         ctx.logger.debug(`route53: nothing to change in zone ${this.zone.name}`, { names });
@@ -376,7 +401,7 @@ class ZoneWriter {
       const now = ctx.clock.now().getTime();
       if (now >= deadline) {
         throw new PropagationError(
-          `route53: change ${changeId} in zone ${this.zone.name} still PENDING after ${Math.round((now - started) / 1000)} s`,
+          `route53: change ${changeId.replace(/^\/change\//, '')} in zone ${this.zone.name} still PENDING after ${Math.round((now - started) / 1000)} s`,
           {
             hint: 'Route 53 usually reports INSYNC within a minute; raise dns.propagation.timeout if it is slow today',
           },
