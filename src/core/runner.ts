@@ -191,6 +191,15 @@ async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<Ce
         reason: `another run holds the lease (${outcome.holder}) until ${outcome.until}`,
       };
     }
+    if (outcome.kind === 'renewed-elsewhere') {
+      return {
+        ...notDue('skipped', `renewed meanwhile by another run (serial ${outcome.serialNumber})`),
+        serialNumber: outcome.serialNumber,
+        notAfter: outcome.notAfter,
+        daysLeft: daysLeft(new Date(outcome.notAfter), clock.now()),
+        health: 'ok',
+      };
+    }
     const info = outcome.info;
     const result: CertificateResult = {
       ...base,
@@ -238,6 +247,7 @@ async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<Ce
 
 type RenewOutcome =
   | { kind: 'locked'; holder: string; until: string }
+  | { kind: 'renewed-elsewhere'; serialNumber: string; notAfter: string }
   | {
       kind: 'renewed';
       info: { serialNumber: string; notAfter: string };
@@ -272,6 +282,17 @@ async function renewUnderLease(
   const lease = acquired.lease;
   const stopExtending = keepExtended(lease, ttl, clock, logger);
   try {
+    // Another run may have renewed between our read and taking the lease: read again under it,
+    // so that concurrent runs issue each certificate once.
+    const again = await store.read(ctx.options.signal);
+    const serialNow = again.kind === 'found' ? again.certificate.serialNumber : undefined;
+    if (serialNow !== previous?.serialNumber && serialNow !== undefined) {
+      return {
+        kind: 'renewed-elsewhere',
+        serialNumber: serialNow,
+        notAfter: (again as { certificate: StoredCertificate }).certificate.notAfter,
+      };
+    }
     const acme = await ctx.acmeSession();
     const issued = await issueCertificate(
       { domains: cert.domains, keyType: cert.keyType, dns: cert.dns },

@@ -163,15 +163,34 @@ describe('issuance against Pebble (DNS-01 via challtestsrv, file store)', () => 
     expect(report.summary).toMatchObject({ renewed: 1, failed: 1 });
   });
 
-  it('two runs at once on one config: exactly one issues, the other reports locked', async () => {
+  it('two runs at once on one config: exactly one issues, the other reports locked or sees the new one', async () => {
     const dir = await tempDir();
     const zone = uniqueZone('race');
     const raw = localConfig(stack, dir, [{ id: 'race', domains: [zone] }]);
-    // Account first, so both runs race on the certificate, not on account registration.
-    await runLocal(raw, { dryRun: false });
+    // Account and first certificate first, so both runs race on the forced renewal.
+    await runLocal(raw);
     const [a, b] = await Promise.all([runLocal(raw, { force: true }), runLocal(raw, { force: true })]);
-    const statuses = [a.results[0]!.status, b.results[0]!.status].sort();
-    expect(statuses).toEqual(['locked', 'renewed']);
+    const results = [a.results[0]!, b.results[0]!];
+    expect(results.filter((r) => r.status === 'renewed')).toHaveLength(1);
+    const other = results.find((r) => r.status !== 'renewed')!;
+    expect(['locked', 'skipped']).toContain(other.status);
+    if (other.status === 'skipped') expect(other.reason).toContain('renewed meanwhile by another run');
+  });
+
+  it('five runs at once over three certificates: each certificate issued exactly once', async () => {
+    const dir = await tempDir();
+    const certificates = [0, 1, 2].map((i) => ({ id: `five${i}`, domains: [uniqueZone(`five${i}`)] }));
+    const raw = localConfig(stack, dir, certificates);
+    await runLocal(raw, { dryRun: true });
+    // Register the account first so no run races on registration.
+    await runLocal(localConfig(stack, dir, [{ id: 'warmup', domains: [uniqueZone('warm')] }]));
+    const reports = await Promise.all(Array.from({ length: 5 }, () => runLocal(raw)));
+    for (const { id } of certificates) {
+      const renewed = reports.flatMap((r) => r.results).filter((r) => r.id === id && r.status === 'renewed');
+      expect(renewed, id).toHaveLength(1);
+      const others = reports.flatMap((r) => r.results).filter((r) => r.id === id && r.status !== 'renewed');
+      for (const o of others) expect(['locked', 'skipped']).toContain(o.status);
+    }
   });
 
   it('breaks an expired lease: removes the TXT values it lists, then renews', async () => {
