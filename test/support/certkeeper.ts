@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { consoleLogger } from '../../src/adapters/console-logger.js';
 import { createAdapters } from '../../src/adapters/registry.js';
 import { type Config, parseConfig } from '../../src/core/config.js';
-import { type AdapterFactory, run } from '../../src/core/runner.js';
 import type { RunReport } from '../../src/core/results.js';
+import { type AdapterFactory, run } from '../../src/core/runner.js';
 import { systemClock } from '../../src/ports/clock.js';
 import type { DnsProvider } from '../../src/ports/dns.js';
 import type { Logger } from '../../src/ports/logger.js';
@@ -76,11 +76,14 @@ export async function runLocal(
     log?: CapturedLog;
     dns?: (real: DnsProvider, certId: string) => DnsProvider;
     config?: Config;
+    /** What `${env:NAME}` substitution and the hooks see (GITHUB_API_URL, a command's PATH…); default none. */
+    env?: Record<string, string | undefined>;
   } = {},
 ): Promise<RunReport> {
-  const config = opts.config ?? parseConfig(raw, { env: {} });
+  const env = opts.env ?? {};
+  const config = opts.config ?? parseConfig(raw, { env });
   const log = opts.log ?? captureLog();
-  const base = createAdapters(config, { clock: systemClock, logger: log.logger, env: {}, entry: 'cli' });
+  const base = createAdapters(config, { clock: systemClock, logger: log.logger, env, entry: 'cli' });
   const adapters: AdapterFactory = opts.dns
     ? { ...base, dns: async (cert) => opts.dns!(await base.dns(cert), cert.id) }
     : base;
