@@ -1,7 +1,11 @@
 // One esbuild bundle per target (STYLE §9). The CLI bundle is ESM; acme-client and friends are
 // CommonJS and `require` Node built-ins, so ESM bundles get a createRequire banner.
+//
+//   node scripts/build.mjs [target…]     build all targets, or the named ones (cli, action, lambda)
+//   node scripts/build.mjs --package     build all, then build/certkeeper-lambda.zip for Lambda uploads
 
-import { rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import zlib from 'node:zlib';
 import { build } from 'esbuild';
 
 const banner = {
@@ -19,12 +23,101 @@ const common = {
   logLevel: 'warning',
 };
 
-const targets = process.argv.slice(2);
+const args = process.argv.slice(2);
+const packageZip = args.includes('--package');
+const targets = args.filter((a) => !a.startsWith('--'));
 const all = {
   cli: { entryPoints: ['src/entrypoints/cli/index.ts'], outfile: 'dist/cli/index.js' },
+  // action.yml `runs.using: node24`.
+  action: {
+    entryPoints: ['src/entrypoints/action/index.ts'],
+    outfile: 'dist/action/index.js',
+    target: 'node24',
+    mainFields: ['module', 'main'],
+  },
+  // Runtimes nodejs22.x and nodejs24.x. The AWS SDK is bundled rather than taken from the runtime,
+  // so the function runs the versions it was tested with. `module` first: the SDK's ES builds
+  // tree-shake; their CommonJS builds do not.
+  lambda: {
+    entryPoints: ['src/entrypoints/lambda/index.ts'],
+    outfile: 'dist/lambda/index.mjs',
+    target: 'node22',
+    mainFields: ['module', 'main'],
+  },
 };
+for (const name of targets) {
+  if (!(name in all)) throw new Error(`unknown target "${name}"; known: ${Object.keys(all).join(', ')}`);
+}
 for (const [name, opts] of Object.entries(all)) {
   if (targets.length && !targets.includes(name)) continue;
   await rm(`dist/${name}`, { recursive: true, force: true });
   await build({ ...common, ...opts });
+  console.log(`${opts.outfile}  ${((await stat(opts.outfile)).size / 1024).toFixed(0)} KB`);
+}
+
+if (packageZip) {
+  await rm('build', { recursive: true, force: true });
+  await mkdir('build', { recursive: true });
+  const zip = zipFiles([{ name: 'index.mjs', data: await readFile(all.lambda.outfile) }]);
+  await writeFile('build/certkeeper-lambda.zip', zip);
+  console.log(`build/certkeeper-lambda.zip  ${(zip.length / 1024).toFixed(0)} KB (handler: index.handler)`);
+}
+
+/**
+ * A minimal deflate zip, enough for a Lambda deployment package, so packaging needs neither the
+ * `zip` tool nor a dependency. Fixed timestamps (1980-01-01) make the zip reproducible.
+ */
+function zipFiles(files) {
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (const file of files) {
+    const name = Buffer.from(file.name, 'utf8');
+    const data = zlib.deflateRawSync(file.data, { level: 9 });
+    const crc = crc32(file.data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(8, 8); // deflate
+    local.writeUInt16LE(0, 10); // time 00:00
+    local.writeUInt16LE(0x21, 12); // date 1980-01-01
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(file.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0 — so the mode below is read
+    local.copy(central, 6, 4, 30); // version needed … name length, same as the local header
+    central.writeUInt16LE(0, 30); // extra
+    central.writeUInt16LE(0, 32); // comment
+    central.writeUInt16LE(0, 34); // disk
+    central.writeUInt16LE(0, 36); // internal attributes
+    central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // -rw-r--r--: Lambda must be able to read it
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, data);
+    centrals.push(central, name);
+    offset += local.length + name.length + data.length;
+  }
+  const centralSize = centrals.reduce((n, b) => n + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, ...centrals, end]);
+}
+
+function crc32(buf) {
+  if (zlib.crc32) return zlib.crc32(buf);
+  // Node < 20.15 has no zlib.crc32.
+  let crc = ~0;
+  for (const byte of buf) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
 }

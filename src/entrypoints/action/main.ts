@@ -1,0 +1,133 @@
+import { stat } from 'node:fs/promises';
+import * as core from '@actions/core';
+import { actionsLogger } from '../../adapters/actions-logger.js';
+import { createAdapters } from '../../adapters/registry.js';
+import { type Config, loadConfigFile, parseConfig } from '../../core/config.js';
+import { ConfigError } from '../../core/errors.js';
+import { type RunReport, runFailed } from '../../core/results.js';
+import { run as runCertificates } from '../../core/runner.js';
+import { systemClock } from '../../ports/clock.js';
+import type { IssuedBy } from '../../ports/store.js';
+import { type ActionInputs, readInputs, SHORTCUT_ONLY_INPUTS, shortcutConfig, shortcutIssues } from './inputs.js';
+import { configSecrets, lineMasker, maskingAdapters } from './masking.js';
+import { annotations, failureItems, summaryLine, summaryTable } from './summary.js';
+
+/** Exit status for config and usage errors (PRODUCT §3); setFailed alone would give 1. */
+const EXIT_CONFIG = 2;
+
+/**
+ * The GitHub Action: inputs → config → one run → outputs, job summary, annotations, exit status.
+ * The only catch of the Action is here and ends in setFailed (STYLE §4).
+ */
+export async function run(env: Record<string, string | undefined> = process.env): Promise<void> {
+  const mask = lineMasker(core.setSecret);
+  try {
+    const inputs = readInputs((name) => core.getInput(name));
+    const config = await loadConfig(inputs, env);
+    for (const secret of configSecrets(config, env)) mask(secret);
+
+    const unknown = inputs.only.filter((id) => !config.certificates.some((c) => c.id === id));
+    if (unknown.length) {
+      throw new ConfigError([
+        { path: 'input only', message: `no certificate with id ${unknown.map((u) => `"${u}"`).join(', ')}` },
+      ]);
+    }
+
+    const logger = actionsLogger();
+    const adapters = maskingAdapters(
+      createAdapters(config, { clock: systemClock, logger, env, entry: 'github-action' }),
+      mask,
+    );
+    const issuedBy: IssuedBy = {
+      via: 'github-action',
+      runId: env.GITHUB_RUN_ID || 'local',
+      ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
+    };
+    const report = await runCertificates(
+      config,
+      { dryRun: inputs.dryRun, force: inputs.force, only: inputs.only, issuedBy },
+      { adapters, clock: systemClock, logger },
+    );
+
+    setOutputs(report);
+    for (const a of annotations(report)) {
+      (a.level === 'error' ? core.error : core.warning)(a.message, { title: a.title });
+    }
+    await writeSummary(report, env);
+    if (runFailed(report, inputs.failOn)) core.setFailed(failureMessage(report, inputs));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      core.setFailed(
+        `certkeeper: invalid configuration:\n${error.issues.map((i) => `  ${i.path || 'config'}: ${i.message}`).join('\n')}`,
+      );
+      process.exitCode = EXIT_CONFIG;
+      return;
+    }
+    core.setFailed(`certkeeper: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof Error && error.stack) core.debug(error.stack);
+  }
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The config file when it exists, else the one-certificate inputs (PRODUCT §4). */
+async function loadConfig(inputs: ActionInputs, env: Record<string, string | undefined>): Promise<Config> {
+  if (await fileExists(inputs.config)) {
+    const ignored = SHORTCUT_ONLY_INPUTS.filter((name) => core.getInput(name) !== '');
+    if (ignored.length) {
+      core.warning(`${inputs.config} exists, so the inputs ${ignored.join(', ')} are ignored`, {
+        title: 'certkeeper: one-certificate inputs ignored',
+      });
+    }
+    return loadConfigFile(inputs.config, { env });
+  }
+  if (inputs.shortcut.domains.length === 0) {
+    throw new ConfigError([
+      {
+        path: inputs.config,
+        message: 'config file not found; add it, or set the `domains` input for a one-certificate config',
+      },
+    ]);
+  }
+  try {
+    return parseConfig(shortcutConfig(inputs.shortcut), { env });
+  } catch (error) {
+    throw error instanceof ConfigError ? shortcutIssues(error) : error;
+  }
+}
+
+function setOutputs(report: RunReport): void {
+  const ids = (status: string) => report.results.filter((r) => r.status === status).map((r) => r.id);
+  core.setOutput('results', JSON.stringify(report));
+  core.setOutput('renewed', JSON.stringify(ids('renewed')));
+  core.setOutput('failed', JSON.stringify(ids('failed')));
+  core.setOutput('next-check', report.nextCheck ?? '');
+}
+
+async function writeSummary(report: RunReport, env: Record<string, string | undefined>): Promise<void> {
+  // Outside a runner (a local `node dist/action/index.js`) there is no summary file to write to.
+  if (!env.GITHUB_STEP_SUMMARY) return;
+  const summary = core.summary
+    .addHeading(report.dryRun ? 'certkeeper (dry run)' : 'certkeeper', 2)
+    .addTable(summaryTable(report))
+    .addRaw(summaryLine(report), true);
+  const failures = failureItems(report);
+  if (failures.length) summary.addHeading('Failures', 3).addList(failures);
+  await summary.write();
+}
+
+function failureMessage(report: RunReport, inputs: ActionInputs): string {
+  const failed = report.results.filter((r) => r.status === 'failed');
+  if (failed.length) {
+    return `certkeeper: ${failed.length} certificate(s) failed: ${failed.map((r) => `${r.id} [${r.error?.class ?? 'unknown'}]`).join(', ')}`;
+  }
+  return `certkeeper: warnings, and fail-on is ${inputs.failOn}: ${annotations(report)
+    .map((a) => `${a.title.replace(/^certkeeper: /, '')}: ${a.message}`)
+    .join('; ')}`;
+}

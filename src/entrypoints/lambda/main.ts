@@ -1,0 +1,131 @@
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { powertoolsLogger } from '../../adapters/powertools-logger.js';
+import { createAdapters } from '../../adapters/registry.js';
+import { ConfigError } from '../../core/errors.js';
+import { type RunReport, runFailed } from '../../core/results.js';
+import { run } from '../../core/runner.js';
+import { systemClock } from '../../ports/clock.js';
+import { loadLambdaConfig } from './config.js';
+import { parseEvent } from './event.js';
+import { recordRunMetrics } from './metrics.js';
+
+/** The part of the Lambda context certkeeper uses (the rest is passed on to the logger). */
+export interface LambdaContext {
+  awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+  functionName?: string;
+  [key: string]: unknown;
+}
+
+/** No certificate starts with less than this left (PRODUCT §4): an order plus DNS waits take minutes. */
+const MIN_START_MS = 3 * 60_000;
+/**
+ * Work in flight is aborted this long before the hard timeout, so the core's cleanup (TXT records,
+ * lease) still runs; a killed invocation would leave them until its lease expires.
+ */
+const ABORT_MARGIN_MS = 20_000;
+
+const SERVICE = process.env.POWERTOOLS_SERVICE_NAME || 'certkeeper';
+// Module scope, as Powertools advises: reused by warm invocations, and it tracks cold starts.
+const ptLogger = new PowertoolsLogger({ serviceName: SERVICE });
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'certkeeper',
+  serviceName: SERVICE,
+});
+
+/** Thrown after reporting when a certificate failed, so Lambda's error metric, alarms and retries see it. */
+export class RenewalFailedError extends Error {
+  constructor(
+    message: string,
+    readonly failed: string[],
+  ) {
+    super(message);
+    this.name = 'RenewalFailedError';
+  }
+}
+
+export class InvalidConfigError extends Error {
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+export async function handler(event: unknown, context: LambdaContext): Promise<RunReport> {
+  ptLogger.addContext(context as unknown as Parameters<PowertoolsLogger['addContext']>[0]);
+  const logger = powertoolsLogger(ptLogger);
+  const env = process.env;
+
+  let request: ReturnType<typeof parseEvent>;
+  let config: Awaited<ReturnType<typeof loadLambdaConfig>>;
+  try {
+    request = parseEvent(event);
+    config = await loadLambdaConfig({ env });
+    const unknown = request.only.filter((id) => !config.certificates.some((c) => c.id === id));
+    if (unknown.length) {
+      throw new ConfigError([
+        { path: 'event.only', message: `no certificate with id ${unknown.map((u) => `"${u}"`).join(', ')}` },
+      ]);
+    }
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    logger.error('invalid configuration', { issues: error.issues });
+    // A config error stops every renewal: count it as a failure so the RenewalFailed alarm fires.
+    metrics.singleMetric().addDimension('errorClass', 'config').addMetric('RenewalFailed', MetricUnit.Count, 1);
+    metrics.addMetric('RenewalFailed', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+    throw new InvalidConfigError(
+      `certkeeper: invalid configuration: ${error.issues.map((i) => `${i.path || 'config'}: ${i.message}`).join('; ')}`,
+      error.issues,
+      { cause: error },
+    );
+  }
+
+  const remaining = context.getRemainingTimeInMillis();
+  const signal = remaining > 2 * ABORT_MARGIN_MS ? AbortSignal.timeout(remaining - ABORT_MARGIN_MS) : undefined;
+  const report = await run(
+    config,
+    {
+      dryRun: request.dryRun,
+      force: request.force,
+      only: request.only,
+      issuedBy: { via: 'lambda', runId: context.awsRequestId },
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+      minStartMs: MIN_START_MS,
+      ...(signal ? { signal } : {}),
+    },
+    {
+      adapters: createAdapters(config, { clock: systemClock, logger, env, entry: 'lambda' }),
+      clock: systemClock,
+      logger,
+    },
+  );
+
+  for (const r of report.results) {
+    const { hooks, warnings, error, ...rest } = r;
+    const fields = {
+      result: rest,
+      ...(hooks ? { hooks } : {}),
+      ...(warnings ? { warnings } : {}),
+      ...(error ? { error } : {}),
+    };
+    if (r.status === 'failed') logger.error(`${r.id}: ${r.status}`, fields);
+    else logger.info(`${r.id}: ${r.status}`, fields);
+  }
+  logger.info('run finished', { summary: report.summary, durationMs: report.durationMs, nextCheck: report.nextCheck });
+  recordRunMetrics(metrics, report);
+
+  if (runFailed(report, 'error')) {
+    const failed = report.results.filter((r) => r.status === 'failed');
+    throw new RenewalFailedError(
+      `certkeeper: ${failed.length} certificate(s) failed: ${failed.map((r) => `${r.id} [${r.error?.class ?? 'unknown'}] ${r.error?.message ?? ''}`).join('; ')}`,
+      failed.map((r) => r.id),
+    );
+  }
+  return report;
+}

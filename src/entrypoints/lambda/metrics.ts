@@ -1,0 +1,33 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { RunReport } from '../../core/results.js';
+
+/**
+ * EMF metrics of one run (PRODUCT §4), under the `service` default dimension:
+ * - `DaysLeft` per certificate (dimension `certificate`), the health graph and expiry alarm;
+ * - `RenewalSucceeded`, and `RenewalFailed` in total: the alarm metric, always emitted (0 too) so
+ *   an alarm on it sees data rather than INSUFFICIENT_DATA on a quiet run;
+ * - `RenewalFailed` per error class (dimension `errorClass`), to see what kind of failure it was.
+ * A metric with extra dimensions goes out as its own EMF line: an EMF object's dimension sets
+ * apply to all its metrics, and DaysLeft must not be summed across certificates.
+ */
+export function recordRunMetrics(metrics: Metrics, report: RunReport): void {
+  for (const r of report.results) {
+    if (r.daysLeft === undefined) continue;
+    metrics
+      .singleMetric()
+      .addDimension('certificate', r.id)
+      .addMetric('DaysLeft', MetricUnit.NoUnit, Math.round(r.daysLeft * 100) / 100);
+  }
+  const byClass = new Map<string, number>();
+  for (const r of report.results) {
+    if (r.status !== 'failed') continue;
+    const errorClass = r.error?.class ?? 'unknown';
+    byClass.set(errorClass, (byClass.get(errorClass) ?? 0) + 1);
+  }
+  for (const [errorClass, count] of byClass) {
+    metrics.singleMetric().addDimension('errorClass', errorClass).addMetric('RenewalFailed', MetricUnit.Count, count);
+  }
+  metrics.addMetric('RenewalSucceeded', MetricUnit.Count, report.summary.renewed);
+  metrics.addMetric('RenewalFailed', MetricUnit.Count, report.summary.failed);
+  metrics.publishStoredMetrics();
+}
