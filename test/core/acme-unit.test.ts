@@ -22,7 +22,7 @@ describe('poll', () => {
     const { clock, sleeps } = fakeClock();
     let calls = 0;
     const result = await poll(
-      async () => ({ n: ++calls }),
+      async () => ({ n: ++calls, retryAfter: undefined as Date | undefined }),
       (x) => (x.n === 8 ? 'done' : undefined),
       'thing',
       clock,
