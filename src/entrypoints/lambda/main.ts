@@ -2,7 +2,7 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { powertoolsLogger } from '../../adapters/powertools-logger.js';
 import { createAdapters } from '../../adapters/registry.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, toErrorInfo } from '../../core/errors.js';
 import { type RunReport, runFailed } from '../../core/results.js';
 import { run } from '../../core/runner.js';
 import { systemClock } from '../../ports/clock.js';
@@ -63,6 +63,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<R
 
   let request: ReturnType<typeof parseEvent>;
   let config: Awaited<ReturnType<typeof loadLambdaConfig>>;
+  let report: RunReport;
   try {
     request = parseEvent(event);
     config = await loadLambdaConfig({ env });
@@ -72,39 +73,43 @@ export async function handler(event: unknown, context: LambdaContext): Promise<R
         { path: 'event.only', message: `no certificate with id ${unknown.map((u) => `"${u}"`).join(', ')}` },
       ]);
     }
+    const remaining = context.getRemainingTimeInMillis();
+    const signal = remaining > 2 * ABORT_MARGIN_MS ? AbortSignal.timeout(remaining - ABORT_MARGIN_MS) : undefined;
+    report = await run(
+      config,
+      {
+        dryRun: request.dryRun,
+        force: request.force,
+        only: request.only,
+        issuedBy: { via: 'lambda', runId: context.awsRequestId },
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        minStartMs: MIN_START_MS,
+        ...(signal ? { signal } : {}),
+      },
+      {
+        adapters: createAdapters(config, { clock: systemClock, logger, env, entry: 'lambda' }),
+        clock: systemClock,
+        logger,
+      },
+    );
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    logger.error('invalid configuration', { issues: error.issues });
-    // A config error stops every renewal: count it as a failure so the RenewalFailed alarm fires.
-    metrics.singleMetric().addDimension('errorClass', 'config').addMetric('RenewalFailed', MetricUnit.Count, 1);
+    // Nothing ran (bad config, SSM unreachable, …): every renewal is stopped, so it counts as a
+    // failure for the RenewalFailed alarm, logged as JSON like the rest before the runtime sees it.
+    const info = toErrorInfo(error);
+    metrics.singleMetric().addDimension('errorClass', info.class).addMetric('RenewalFailed', MetricUnit.Count, 1);
     metrics.addMetric('RenewalFailed', MetricUnit.Count, 1);
     metrics.publishStoredMetrics();
-    throw new InvalidConfigError(
-      `certkeeper: invalid configuration: ${error.issues.map((i) => `${i.path || 'config'}: ${i.message}`).join('; ')}`,
-      error.issues,
-      { cause: error },
-    );
+    if (error instanceof ConfigError) {
+      logger.error('invalid configuration', { issues: error.issues });
+      throw new InvalidConfigError(
+        `certkeeper: invalid configuration: ${error.issues.map((i) => `${i.path || 'config'}: ${i.message}`).join('; ')}`,
+        error.issues,
+        { cause: error },
+      );
+    }
+    logger.error(`run failed before any certificate: ${info.message}`, { error: info });
+    throw error;
   }
-
-  const remaining = context.getRemainingTimeInMillis();
-  const signal = remaining > 2 * ABORT_MARGIN_MS ? AbortSignal.timeout(remaining - ABORT_MARGIN_MS) : undefined;
-  const report = await run(
-    config,
-    {
-      dryRun: request.dryRun,
-      force: request.force,
-      only: request.only,
-      issuedBy: { via: 'lambda', runId: context.awsRequestId },
-      remainingTimeMs: () => context.getRemainingTimeInMillis(),
-      minStartMs: MIN_START_MS,
-      ...(signal ? { signal } : {}),
-    },
-    {
-      adapters: createAdapters(config, { clock: systemClock, logger, env, entry: 'lambda' }),
-      clock: systemClock,
-      logger,
-    },
-  );
 
   for (const r of report.results) {
     const { hooks, warnings, error, ...rest } = r;
