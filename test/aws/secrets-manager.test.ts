@@ -291,6 +291,25 @@ describe('secrets-manager lease against moto', () => {
     if (got.kind === 'acquired') await got.lease.release();
   });
 
+  it('takes a lease it finds in its own name (a create whose answer was lost)', async () => {
+    await admin.send(
+      new CreateSecretCommand({
+        Name: 'certkeeper/lease-f.lock',
+        SecretString: JSON.stringify({
+          owner: 'run-f',
+          expiresAt: new Date(clock.now().getTime() + 60_000).toISOString(),
+          records: [],
+        }),
+      }),
+    );
+    const got = await store('lease-f').acquireLease('run-f', 60_000, noBreak);
+    expect(got.kind).toBe('acquired');
+    if (got.kind === 'acquired') {
+      await got.lease.extend(60_000);
+      await got.lease.release();
+    }
+  });
+
   it('keeps the lease when a lost response made it retry its own write', async () => {
     const s = store('lease-e');
     const got = await s.acquireLease('run-e', 60_000, noBreak);

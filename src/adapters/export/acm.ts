@@ -46,7 +46,9 @@ export function createAcmExporter(config: AcmExportConfig, deps: AcmDeps): Certi
         logger.info(`acm: region changed to ${config.region}; importing anew instead of into ${previousRef}`);
         target = undefined;
       }
-      const region = config.region ?? regionOf(target);
+      // An ARN can only be re-imported in its own region, whatever `region` says.
+      const region =
+        (config.certificateArn ? regionOf(config.certificateArn) : undefined) ?? config.region ?? regionOf(target);
       const client =
         deps.client ??
         (deps.clients ?? defaultAwsClientFactory()).acm({

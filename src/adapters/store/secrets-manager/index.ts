@@ -415,6 +415,10 @@ export function createSecretsManagerStore(
         const current = await readLock();
         if (current === 'missing') continue;
         const holder = current.state;
+        if (holder?.owner === owner && holder.records.length === 0) {
+          // Our own CreateSecret landed but its answer was lost (the SDK retried it): it is ours.
+          return { kind: 'acquired', lease: lease(owner, holder, current.versionId) };
+        }
         if (holder && Date.parse(holder.expiresAt) > clock.now().getTime()) return { kind: 'locked', holder };
 
         // Expired (or unreadable, which no live holder writes): clean up after it, then take it over.
