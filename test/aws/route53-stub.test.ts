@@ -197,8 +197,8 @@ describe('route53 provider against a strict stubbed Route 53', () => {
     const [a, b] = [challengeValue(), challengeValue()];
     const controller = new AbortController();
     const first = provider.present([{ name, value: a }]);
-    // Let the first batch start, so the second one queues behind it.
-    await new Promise((r) => setImmediate(r));
+    // Let the first batch start (it reads the name), so the second one queues behind it.
+    while (fake.calls.every((c) => c.op !== 'ListResourceRecordSets')) await new Promise((r) => setImmediate(r));
     const second = provider.present([{ name, value: b }], controller.signal);
     controller.abort(new Error('run cancelled'));
     await expect(second).rejects.toThrow('run cancelled');

@@ -128,7 +128,10 @@ export function assumeRoleCredentials(options: {
         return cached;
       } catch (error) {
         const e = error as Error;
-        throw new Error(`sts: cannot assume ${options.roleArn}: ${e.name}: ${e.message}`, { cause: error });
+        const failure = new Error(`sts: cannot assume ${options.roleArn}: ${e.name}: ${e.message}`, { cause: error });
+        // The name adapters' hints know: "check the credentials chain and roleArn".
+        failure.name = 'CredentialsProviderError';
+        throw failure;
       } finally {
         inflight = undefined;
       }
