@@ -95,21 +95,20 @@ interface Op {
   reject: (error: unknown) => void;
 }
 
-/** Per-client state, shared by every provider built on the same client (i.e. the whole run). */
-interface Shared {
-  zonesByName: Map<string, Promise<Zone[]>>;
-  zoneById: Map<string, Promise<Zone & { nameServers: string[] }>>;
-  writers: Map<string, ZoneWriter>;
-}
-const sharedState = new WeakMap<Route53Client, Shared>();
+/**
+ * The zone write queues, shared by every provider on the same client: providers for different
+ * certificates (or DNS configs) of one process still take turns on a zone. Zone lookups are cached
+ * per provider instead, i.e. per run, so a warm Lambda sees a recreated zone on its next run.
+ */
+const writersByClient = new WeakMap<Route53Client, Map<string, ZoneWriter>>();
 
-function shared(client: Route53Client): Shared {
-  let s = sharedState.get(client);
-  if (!s) {
-    s = { zonesByName: new Map(), zoneById: new Map(), writers: new Map() };
-    sharedState.set(client, s);
+function writersOf(client: Route53Client): Map<string, ZoneWriter> {
+  let w = writersByClient.get(client);
+  if (!w) {
+    w = new Map();
+    writersByClient.set(client, w);
   }
-  return s;
+  return w;
 }
 
 export function normalizeName(name: string): string {
@@ -436,7 +435,11 @@ export function createRoute53Provider(config: Route53DnsConfig, deps: Route53Dep
       roleArn: config.roleArn,
       externalId: config.externalId,
     });
-  const state = shared(client);
+  const state = {
+    zonesByName: new Map<string, Promise<Zone[]>>(),
+    zoneById: new Map<string, Promise<Zone & { nameServers: string[] }>>(),
+    writers: writersOf(client),
+  };
   const propagationTimeout = parseDuration(config.propagation.timeout) ?? 120_000;
   const ctx: OpContext = {
     logger: deps.logger,
