@@ -242,6 +242,8 @@ class ZoneWriter {
       while (this.queue.length > 0) {
         const ops = this.takeBatch();
         try {
+          // apply() returns once the change is INSYNC: the next batch for this zone waits for it,
+          // which is what Route 53 wants anyway (else PriorRequestNotComplete).
           await this.apply(ops);
           for (const op of ops) op.resolve();
         } catch (error) {
