@@ -12,7 +12,7 @@ import { CertkeeperError, StoreError, toErrorInfo } from './errors.js';
 import { buildEvent } from './events.js';
 import { runHooks as runHooksInOrder } from './hooks.js';
 import { issueCertificate } from './issue.js';
-import { type CurrentState, type Decision, daysLeft, decide } from './plan.js';
+import { type CurrentState, type Decision, daysLeft, decide, renewalTime } from './plan.js';
 import { dnsTxtLookup, type TxtLookup } from './propagation.js';
 import { type CertificateResult, type HookResult, type RunReport, summarize } from './results.js';
 
@@ -211,6 +211,10 @@ async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<Ce
       serialNumber: info.serialNumber,
       durationMs: elapsed(),
       store: { type: store.type, ref: outcome.ref, version: outcome.version },
+      renewAt: renewalTime(
+        { notBefore: new Date(outcome.written.notBefore), notAfter: new Date(info.notAfter) },
+        ctx.config.renewal,
+      ).toISOString(),
       ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
     };
     logger.info(`${cert.id}: renewed, serial ${info.serialNumber}, valid until ${info.notAfter}`);

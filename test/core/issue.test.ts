@@ -23,6 +23,10 @@ describe('issuance against Pebble (DNS-01 via challtestsrv, file store)', () => 
     const [r] = report.results;
     expect(r).toMatchObject({ id: 'site', status: 'renewed', health: 'ok' });
     expect(r!.error).toBeUndefined();
+    // The next check is when this certificate becomes due: a third of its lifetime before expiry.
+    const lifetime = Date.parse(r!.notAfter!) - Date.now();
+    expect(Date.parse(report.nextCheck!)).toBeGreaterThan(Date.now() + lifetime * 0.6);
+    expect(Date.parse(report.nextCheck!)).toBeLessThan(Date.parse(r!.notAfter!));
 
     const live = join(dir, 'site');
     const fullchain = await readFile(join(live, 'fullchain.pem'), 'utf8');
