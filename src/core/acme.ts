@@ -1,6 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Agent as HttpsAgent } from 'node:https';
-import * as acme from 'acme-client';
+import acmeAxios from 'acme-client/src/axios.js';
+// acme-client's modules are imported one by one: its index also loads node-forge (~300 KB), which
+// certkeeper never uses, and every run pays for what it loads.
+import Client from 'acme-client/src/client.js';
+import { createCsr as acmeCreateCsr } from 'acme-client/src/crypto/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { AccountStore, AcmeAccount } from '../ports/store.js';
@@ -129,7 +133,7 @@ let configuredCaBundle: string | undefined;
  * problem types and never sleeps for a rate limit's Retry-After (which can be hours).
  */
 async function configureHttp(caBundle: string | undefined): Promise<void> {
-  const settings = (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings;
+  const settings = (acmeAxios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings;
   settings.retryMaxAttempts = 0;
   if (caBundle === configuredCaBundle) return;
   let ca: string | undefined;
@@ -144,7 +148,9 @@ async function configureHttp(caBundle: string | undefined): Promise<void> {
     }
   }
   // keepAlive: one TLS handshake for the whole run instead of one per request.
-  acme.axios.defaults.httpsAgent = new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) });
+  acmeAxios.defaults.httpsAgent = new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) });
+  // A CA that accepts the connection and never answers must not hang the run.
+  acmeAxios.defaults.timeout = 30_000;
   configuredCaBundle = caBundle;
 }
 
@@ -164,7 +170,7 @@ interface InnerClient {
 
 /** One account on one directory for one run; shared by all certificates of the run. */
 export class AcmeSession {
-  private client!: acme.Client;
+  private client!: Client;
   private reRegistering: Promise<void> | undefined;
   private accountKey = '';
 
@@ -190,7 +196,7 @@ export class AcmeSession {
 
   private useAccount(accountKey: string, accountUrl: string | undefined): void {
     this.accountKey = accountKey;
-    this.client = new acme.Client({
+    this.client = new Client({
       directoryUrl: this.config.directoryUrl,
       accountKey,
       ...(accountUrl ? { accountUrl } : {}),
@@ -364,10 +370,7 @@ export class AcmeSession {
   /** CSR for the domains with the given key (the CN is the first name when it fits in 64 chars). */
   async createCsr(domains: string[], privateKeyPem: string): Promise<string> {
     const cn = domains[0] && domains[0].length <= 64 ? domains[0] : undefined;
-    const [, csr] = await acme.crypto.createCsr(
-      { ...(cn ? { commonName: cn } : {}), altNames: domains },
-      privateKeyPem,
-    );
+    const [, csr] = await acmeCreateCsr({ ...(cn ? { commonName: cn } : {}), altNames: domains }, privateKeyPem);
     return csr.toString();
   }
 

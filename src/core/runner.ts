@@ -5,13 +5,13 @@ import type { CertificateExporter } from '../ports/exporter.js';
 import type { DeployHook, EventType } from '../ports/hooks.js';
 import type { Logger } from '../ports/logger.js';
 import type { AccountStore, CertificateStore, IssuedBy, Lease, StoredCertificate } from '../ports/store.js';
-import { AcmeSession } from './acme.js';
+import type { AcmeSession } from './acme.js';
 import { parseCertificate } from './certinfo.js';
 import type { CertificateConfig, Config } from './config.js';
 import { CertkeeperError, StoreError, toErrorInfo } from './errors.js';
 import { buildEvent } from './events.js';
 import { runHooks as runHooksInOrder } from './hooks.js';
-import { issueCertificate } from './issue.js';
+import type { issueCertificate } from './issue.js';
 import { type CurrentState, type Decision, daysLeft, decide, renewalTime } from './plan.js';
 import { dnsTxtLookup, type TxtLookup } from './propagation.js';
 import { type CertificateResult, type HookResult, type RunReport, summarize } from './results.js';
@@ -94,9 +94,10 @@ export async function run(config: Config, options: RunOptions, deps: RunDeps): P
   // One ACME session for the whole run, opened only when a certificate is actually due.
   let session: Promise<AcmeSession> | undefined;
   const acmeSession = () => {
-    session ??= deps.adapters
-      .accountStore()
-      .then((accounts) => AcmeSession.open(config.acme, accounts, { clock, logger }));
+    // Imported here, not at the top: a run where nothing is due never loads the ACME client.
+    session ??= Promise.all([deps.adapters.accountStore(), import('./acme.js')]).then(([accounts, { AcmeSession }]) =>
+      AcmeSession.open(config.acme, accounts, { clock, logger }),
+    );
     return session;
   };
   const owner = `${options.issuedBy.via}:${options.issuedBy.runId}:${randomUUID().slice(0, 8)}`;
@@ -298,6 +299,7 @@ async function renewUnderLease(
       };
     }
     const acme = await ctx.acmeSession();
+    const { issueCertificate } = await import('./issue.js');
     const issued = await issueCertificate(
       { domains: cert.domains, keyType: cert.keyType, dns: cert.dns },
       {
