@@ -1,0 +1,2 @@
+import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
+var n={ms:1,s:1e3,m:6e4,h:36e5,d:864e5},t=/^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;function u(r){let e=t.exec(r.trim());if(e)return Number(e[1])*n[e[2]]}function i(r){return r%n.d===0?`${r/n.d}d`:r%n.h===0?`${r/n.h}h`:r%n.m===0?`${r/n.m}m`:r%n.s===0?`${r/n.s}s`:`${r}ms`}export{t as a,u as b,i as c};
