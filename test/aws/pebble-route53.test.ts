@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { ACMClient, GetCertificateCommand } from '@aws-sdk/client-acm';
 import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import {
   GetSecretValueCommand,
@@ -7,6 +8,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { splitPemChain } from '../../src/core/certinfo.js';
 import type { StoredCertificate } from '../../src/ports/store.js';
 import { captureLog, runLocal } from '../support/certkeeper.js';
 import { type Route53Dns, startRoute53Dns } from '../support/route53-dns.js';
@@ -59,6 +61,19 @@ function config() {
   };
 }
 
+/** The chain in the secret verifies up to this Pebble's root (which changes every start). */
+async function verifiesAgainstPebbleRoot(fullchain: string): Promise<boolean> {
+  const chain = splitPemChain(fullchain).map((p) => new X509Certificate(p));
+  for (let i = 0; i + 1 < chain.length; i++) if (!chain[i]!.verify(chain[i + 1]!.publicKey)) return false;
+  return chain.at(-1)!.verify(new X509Certificate(await pebble.rootPem()).publicKey);
+}
+
+/** What ACM holds under the ARN: the serial of its leaf. */
+async function acmSerial(arn: string): Promise<string> {
+  const out = await new ACMClient({ region: 'us-east-1' }).send(new GetCertificateCommand({ CertificateArn: arn }));
+  return new X509Certificate(out.Certificate as string).serialNumber.toLowerCase();
+}
+
 async function stored(): Promise<StoredCertificate> {
   const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: 'certkeeper/e2e-site' }));
   return JSON.parse(out.SecretString as string) as StoredCertificate;
@@ -77,6 +92,8 @@ describe('ACME DNS-01 through Route 53 (moto) into Secrets Manager and ACM', () 
     expect(new X509Certificate(cert.certificate).subjectAltName).toContain('DNS:*.e2e.example.com');
     expect(cert.serialNumber).toBe(r?.serialNumber);
     expect(cert.exports?.['aws-acm']).toMatch(/^arn:aws:acm:us-east-1:/);
+    expect(await verifiesAgainstPebbleRoot(cert.fullchain)).toBe(true);
+    expect(await acmSerial(cert.exports?.['aws-acm'] as string)).toBe(cert.serialNumber);
 
     const sets = await new Route53Client({}).send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
     expect(sets.ResourceRecordSets?.filter((s) => s.Type === 'TXT')).toEqual([]);
@@ -98,6 +115,9 @@ describe('ACME DNS-01 through Route 53 (moto) into Secrets Manager and ACM', () 
     const after = await stored();
     expect(after.serialNumber).not.toBe(before.serialNumber);
     expect(after.exports?.['aws-acm']).toBe(before.exports?.['aws-acm']);
+    expect(await verifiesAgainstPebbleRoot(after.fullchain)).toBe(true);
+    // Re-imported in place: the same ARN now holds the new certificate.
+    expect(await acmSerial(after.exports?.['aws-acm'] as string)).toBe(after.serialNumber);
     const previous = await new SecretsManagerClient({}).send(
       new GetSecretValueCommand({ SecretId: 'certkeeper/e2e-site', VersionStage: 'AWSPREVIOUS' }),
     );
