@@ -6,9 +6,10 @@ import { createAdapters } from '../../src/adapters/registry.js';
 import { type Config, parseConfig } from '../../src/core/config.js';
 import type { RunReport } from '../../src/core/results.js';
 import { type AdapterFactory, run } from '../../src/core/runner.js';
-import { systemClock } from '../../src/ports/clock.js';
+import { type Clock, systemClock } from '../../src/ports/clock.js';
 import type { DnsProvider } from '../../src/ports/dns.js';
 import type { Logger } from '../../src/ports/logger.js';
+import { registerSecret, scanForSecrets } from './secrets-guard.js';
 import type { SharedStack } from './stack.js';
 
 export async function tempDir(prefix = 'ck-test-'): Promise<string> {
@@ -64,7 +65,16 @@ export interface CapturedLog {
 
 export function captureLog(): CapturedLog {
   const lines: string[] = [];
-  return { lines, logger: consoleLogger({ verbose: true, write: (l) => lines.push(l) }) };
+  return {
+    lines,
+    logger: consoleLogger({
+      verbose: true,
+      write: (l) => {
+        scanForSecrets('captured log', l);
+        lines.push(l);
+      },
+    }),
+  };
 }
 
 export async function runLocal(
@@ -78,16 +88,19 @@ export async function runLocal(
     config?: Config;
     /** What `${env:NAME}` substitution and the hooks see (GITHUB_API_URL, a command's PATH…); default none. */
     env?: Record<string, string | undefined>;
+    /** The run's clock (default the system clock), e.g. one whose sleeps are shortened. */
+    clock?: Clock;
   } = {},
 ): Promise<RunReport> {
   const env = opts.env ?? {};
   const config = opts.config ?? parseConfig(raw, { env });
   const log = opts.log ?? captureLog();
-  const base = createAdapters(config, { clock: systemClock, logger: log.logger, env, entry: 'cli' });
+  const clock = opts.clock ?? systemClock;
+  const base = guardKeys(createAdapters(config, { clock, logger: log.logger, env, entry: 'cli' }));
   const adapters: AdapterFactory = opts.dns
     ? { ...base, dns: async (cert) => opts.dns!(await base.dns(cert), cert.id) }
     : base;
-  return run(
+  const report = await run(
     config,
     {
       force: opts.force ?? false,
@@ -95,8 +108,49 @@ export async function runLocal(
       ...(opts.only ? { only: opts.only } : {}),
       issuedBy: { via: 'cli', runId: 'test' },
     },
-    { adapters, clock: systemClock, logger: log.logger },
+    { adapters, clock, logger: log.logger },
   );
+  // Every key the run handled is registered by now: no line of one may be in its log or report.
+  scanForSecrets('runLocal log', log.lines.join('\n'));
+  scanForSecrets('runLocal report', JSON.stringify(report));
+  return report;
+}
+
+/** Registers with the secrets guard every private key the stores hand over or receive. */
+function guardKeys(base: AdapterFactory): AdapterFactory {
+  return {
+    ...base,
+    async store(cert) {
+      const store = await base.store(cert);
+      const read = store.read.bind(store);
+      const write = store.write.bind(store);
+      store.read = async (signal) => {
+        const r = await read(signal);
+        if (r.kind === 'found') registerSecret(r.certificate.privateKey);
+        return r;
+      };
+      store.write = async (record, signal) => {
+        registerSecret(record.privateKey);
+        return write(record, signal);
+      };
+      return store;
+    },
+    async accountStore() {
+      const accounts = await base.accountStore();
+      const load = accounts.load.bind(accounts);
+      const save = accounts.save.bind(accounts);
+      accounts.load = async (url) => {
+        const a = await load(url);
+        if (a) registerSecret(a.accountKey);
+        return a;
+      };
+      accounts.save = async (account) => {
+        registerSecret(account.accountKey);
+        return save(account);
+      };
+      return accounts;
+    },
+  };
 }
 
 /** TXT values challtestsrv's DNS answers at `name`. */

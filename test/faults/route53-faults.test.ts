@@ -1,0 +1,136 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Clock, systemClock } from '../../src/ports/clock.js';
+import { captureLog, runLocal, tempDir, uniqueZone } from '../support/certkeeper.js';
+import { type FaultProxy, type Route53FaultPolicy, route53Faults, startFaultProxy } from '../support/fault-proxy.js';
+import { type Route53Dns, startRoute53Dns } from '../support/route53-dns.js';
+import { getStack, type PebbleStack, startOwnPebble } from '../support/stack.js';
+
+/**
+ * Route 53 as it behaves on a busy day, in front of moto: a third of the provider's calls
+ * (ChangeResourceRecordSets, ListResourceRecordSets, GetChange, ListHostedZonesByName) answered
+ * with Throttling or PriorRequestNotComplete, and every change PENDING for its first GetChange
+ * polls. The route53 provider is reached through the real config path: the registry builds it,
+ * the default AWS client factory builds its client, and the SDK finds the proxy in
+ * AWS_ENDPOINT_URL_ROUTE_53. A private Pebble validates against moto's zones (route53-dns), so a
+ * certificate is only issued if its TXT values really reached the zone.
+ */
+
+const stack = getStack();
+const admin = new Route53Client({
+  region: 'us-east-1',
+  endpoint: stack.motoEndpoint,
+  credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+});
+const saved: Record<string, string | undefined> = {};
+let proxy: FaultProxy;
+let dns: Route53Dns;
+let pebble: PebbleStack;
+const zones: { name: string; id: string }[] = [];
+
+function setEnv(vars: Record<string, string>) {
+  for (const [k, v] of Object.entries(vars)) {
+    if (!(k in saved)) saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+}
+
+beforeAll(async () => {
+  proxy = await startFaultProxy(stack.motoEndpoint);
+  // The shared moto for everything; Route 53 through the proxy. Set before any client exists.
+  setEnv({ ...stack.motoEnv, AWS_ENDPOINT_URL_ROUTE_53: proxy.endpoint });
+  for (const tag of ['rfa', 'rfb']) {
+    const name = uniqueZone(tag);
+    const out = await admin.send(new CreateHostedZoneCommand({ Name: name, CallerReference: name }));
+    zones.push({ name, id: out.HostedZone?.Id as string });
+  }
+  dns = await startRoute53Dns({ endpoint: stack.motoEndpoint });
+  pebble = await startOwnPebble({ dnsServer: dns.address });
+}, 60_000);
+
+afterAll(async () => {
+  await pebble?.stop();
+  await dns?.stop();
+  await proxy?.stop();
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+/**
+ * Real time, but every sleep `factor` times shorter: the provider's backoff (0.5–1 s, 1–2 s, … per
+ * retry, jittered) and INSYNC polling keep their shape and order while the test stays short.
+ */
+function timeLapse(factor: number): Clock {
+  return { now: systemClock.now, sleep: (ms, signal) => systemClock.sleep(Math.ceil(ms / factor), signal) };
+}
+
+async function txtSets(zoneId: string) {
+  const out = await admin.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
+  return (out.ResourceRecordSets ?? []).filter((s) => s.Type === 'TXT');
+}
+
+describe('faults: Route 53 throttling, PriorRequestNotComplete and slow INSYNC', () => {
+  it('renews 6 apex + wildcard certificates in 2 zones, and leaves no _acme-challenge record', async () => {
+    const policy: Route53FaultPolicy = route53Faults({ seed: 0xc3a7, rate: 1 / 3, pendingPolls: 2 });
+    proxy.setPolicy(policy);
+    const dir = await tempDir('ck-r53f-');
+    const certificates = Array.from({ length: 6 }, (_, i) => {
+      const zone = zones[i % 2]!.name;
+      return { id: `r${i}`, domains: [`c${i}.${zone}`, `*.c${i}.${zone}`] };
+    });
+    const log = captureLog();
+    const report = await runLocal(
+      {
+        version: 1,
+        acme: { directory: pebble.acmeDirectory, caBundle: pebble.caBundlePath },
+        concurrency: 6,
+        defaults: {
+          dns: { provider: 'route53', propagation: { resolvers: [dns.address], timeout: '30s', interval: '200ms' } },
+          store: { type: 'file', dir },
+        },
+        certificates,
+      },
+      { log, clock: timeLapse(4) },
+    );
+    proxy.setPolicy(undefined);
+
+    const problems = report.results.filter((r) => r.status !== 'renewed').map((r) => `${r.id}: ${r.error?.message}`);
+    expect(problems, log.lines.slice(-40).join('\n')).toEqual([]);
+    expect(report.summary.renewed).toBe(6);
+
+    // The faults really happened, of both kinds, on every operation the provider depends on.
+    expect(policy.injected.Throttling).toBeGreaterThan(0);
+    expect(policy.injected.PriorRequestNotComplete).toBeGreaterThan(0);
+    const faulted = new Set(proxy.log.filter((l) => l.fault).map((l) => l.call.operation));
+    expect([...faulted].sort()).toEqual([
+      'ChangeResourceRecordSets',
+      'GetChange',
+      'ListHostedZonesByName',
+      'ListResourceRecordSets',
+    ]);
+    const faults = proxy.log.filter((l) => l.fault).length;
+    const routed = proxy.log.filter((l) => l.call.service === 'route53').length;
+    expect(faults / routed).toBeGreaterThan(0.15);
+    // Every change was PENDING first and the provider waited for INSYNC.
+    expect(policy.pending.changes).toBeGreaterThan(0);
+    expect(policy.pending.polls).toBe(policy.pending.changes * 2);
+
+    // Nothing left in the zones: every _acme-challenge value was removed despite the faults.
+    for (const z of zones) expect(await txtSets(z.id)).toEqual([]);
+    // No lease left behind either.
+    expect((await readdir(dir)).filter((f) => f.endsWith('.lock'))).toEqual([]);
+    for (const r of report.results) {
+      expect((await readdir(join(dir, r.id))).sort()).toEqual([
+        'cert.pem',
+        'chain.pem',
+        'fullchain.pem',
+        'meta.json',
+        'privkey.pem',
+      ]);
+    }
+  }, 60_000);
+});
