@@ -6,7 +6,7 @@ import type { DnsProvider } from '../ports/dns.js';
 import type { Logger } from '../ports/logger.js';
 import type { AccountStore, CertificateStore } from '../ports/store.js';
 import { createChalltestsrvProvider } from './dns/challtestsrv/index.js';
-import { FileAccountStore, FileStore } from './store/file.js';
+import { FileAccountStore, FileStore } from './store/file/index.js';
 
 export type EntryPoint = 'cli' | 'github-action' | 'lambda';
 

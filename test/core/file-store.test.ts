@@ -1,7 +1,7 @@
 import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileAccountStore, FileStore } from '../../src/adapters/store/file.js';
+import { FileAccountStore, FileStore } from '../../src/adapters/store/file/index.js';
 import { systemClock } from '../../src/ports/clock.js';
 import type { StoredCertificate } from '../../src/ports/store.js';
 import { tempDir } from '../support/certkeeper.js';

@@ -1,9 +1,10 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { STSClient } from '@aws-sdk/client-sts';
 import { HookError } from '../../core/errors.js';
 import { assertNoKeyMaterial } from '../../core/events.js';
 import type { CertificateEvent, DeployHook, HookOutcome } from '../../ports/hooks.js';
 import type { Logger } from '../../ports/logger.js';
+import { assumeRoleCredentials } from '../aws/clients.js';
 import { errorMessage, type HookConfigOf, snippet } from './common.js';
 
 /** The one call this hook makes; an `EventBridgeClient` fits, and so does a stub in tests. */
@@ -33,7 +34,17 @@ export function createEventBridgeHook(config: HookConfigOf<'aws-eventbridge'>, d
       // Built on first use so that a run whose hooks never fire needs no AWS configuration.
       client ??= new EventBridgeClient({
         ...(config.region ? { region: config.region } : {}),
-        ...(config.roleArn ? { credentials: assumeRole(config.roleArn, config.externalId, config.region) } : {}),
+        // Cross-account buses: the same cached AssumeRole provider the other AWS adapters use.
+        ...(config.roleArn
+          ? {
+              credentials: assumeRoleCredentials({
+                sts: new STSClient(config.region ? { region: config.region } : {}),
+                roleArn: config.roleArn,
+                externalId: config.externalId,
+                sessionName: 'certkeeper-hook',
+              }),
+            }
+          : {}),
       });
       let output: PutEventsCommandOutput;
       try {
@@ -70,43 +81,5 @@ export function createEventBridgeHook(config: HookConfigOf<'aws-eventbridge'>, d
         message: `put on ${config.eventBusName ?? 'default'} bus${eventId ? ` (${eventId})` : ''}`,
       };
     },
-  };
-}
-
-interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  expiration?: Date;
-}
-
-/** Cross-account buses: credentials of `roleArn`, refreshed a minute before they expire. */
-function assumeRole(
-  roleArn: string,
-  externalId: string | undefined,
-  region: string | undefined,
-): () => Promise<Credentials> {
-  let sts: STSClient | undefined;
-  let cached: Credentials | undefined;
-  return async () => {
-    if (cached?.expiration && cached.expiration.getTime() - Date.now() > 60_000) return cached;
-    sts ??= new STSClient(region ? { region } : {});
-    const out = await sts.send(
-      new AssumeRoleCommand({
-        RoleArn: roleArn,
-        RoleSessionName: 'certkeeper-hook',
-        ...(externalId ? { ExternalId: externalId } : {}),
-      }),
-    );
-    const c = out.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey)
-      throw new HookError(`aws-eventbridge: AssumeRole ${roleArn} returned no credentials`);
-    cached = {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
-      ...(c.Expiration ? { expiration: c.Expiration } : {}),
-    };
-    return cached;
   };
 }

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { StoreError } from '../../core/errors.js';
-import type { Clock } from '../../ports/clock.js';
-import type { TxtRecord } from '../../ports/dns.js';
+import { StoreError } from '../../../core/errors.js';
+import type { Clock } from '../../../ports/clock.js';
+import type { TxtRecord } from '../../../ports/dns.js';
 import {
   type AccountStore,
   type AcmeAccount,
@@ -17,7 +17,7 @@ import {
   type ReadResult,
   type StoredCertificate,
   type WriteResult,
-} from '../../ports/store.js';
+} from '../../../ports/store.js';
 
 /**
  * The file store (PRODUCT §2), the embedded default.
