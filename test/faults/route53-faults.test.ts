@@ -2,11 +2,11 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Clock, systemClock } from '../../src/ports/clock.js';
 import { captureLog, runLocal, tempDir, uniqueZone } from '../support/certkeeper.js';
 import { type FaultProxy, type Route53FaultPolicy, route53Faults, startFaultProxy } from '../support/fault-proxy.js';
 import { type Route53Dns, startRoute53Dns } from '../support/route53-dns.js';
 import { getStack, type PebbleStack, startOwnPebble } from '../support/stack.js';
+import { timeLapse, useEnv } from './helpers.js';
 
 /**
  * Route 53 as it behaves on a busy day, in front of moto: a third of the provider's calls
@@ -24,18 +24,11 @@ const admin = new Route53Client({
   endpoint: stack.motoEndpoint,
   credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
 });
-const saved: Record<string, string | undefined> = {};
+const setEnv = useEnv();
 let proxy: FaultProxy;
 let dns: Route53Dns;
 let pebble: PebbleStack;
 const zones: { name: string; id: string }[] = [];
-
-function setEnv(vars: Record<string, string>) {
-  for (const [k, v] of Object.entries(vars)) {
-    if (!(k in saved)) saved[k] = process.env[k];
-    process.env[k] = v;
-  }
-}
 
 beforeAll(async () => {
   proxy = await startFaultProxy(stack.motoEndpoint);
@@ -54,19 +47,7 @@ afterAll(async () => {
   await pebble?.stop();
   await dns?.stop();
   await proxy?.stop();
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
 });
-
-/**
- * Real time, but every sleep `factor` times shorter: the provider's backoff (0.5–1 s, 1–2 s, … per
- * retry, jittered) and INSYNC polling keep their shape and order while the test stays short.
- */
-function timeLapse(factor: number): Clock {
-  return { now: systemClock.now, sleep: (ms, signal) => systemClock.sleep(Math.ceil(ms / factor), signal) };
-}
 
 async function txtSets(zoneId: string) {
   const out = await admin.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
@@ -94,6 +75,7 @@ describe('faults: Route 53 throttling, PriorRequestNotComplete and slow INSYNC',
         },
         certificates,
       },
+      // Sleeps 4× shorter: the registry gives the provider no other way to shorten its backoff.
       { log, clock: timeLapse(4) },
     );
     proxy.setPolicy(undefined);
