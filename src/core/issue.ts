@@ -5,10 +5,16 @@ import type { KeyType } from '../ports/store.js';
 import { type AcmeAuthorization, type AcmeOrder, type AcmeSession, poll, problemToError } from './acme.js';
 import { generatePrivateKey, type VerifiedBundle, verifyIssuedBundle } from './certinfo.js';
 import type { DnsConfig } from './config.js';
-import { challengeRecordName } from './domains.js';
+import { baseDomain, challengeRecordName } from './domains.js';
 import { parseDuration } from './duration.js';
 import { AcmeError, CertkeeperError, DnsProviderError } from './errors.js';
-import { type TxtLookup, waitForPropagation } from './propagation.js';
+import {
+  type CnameLookup,
+  checkAliasDelegation,
+  dnsCnameLookup,
+  type TxtLookup,
+  waitForPropagation,
+} from './propagation.js';
 
 export interface IssueRequest {
   domains: string[];
@@ -22,6 +28,7 @@ export interface IssueDeps {
   clock: Clock;
   logger: Logger;
   lookup: TxtLookup;
+  cnameLookup?: CnameLookup;
   /** Persists the records about to be written (the lease), before they reach DNS. */
   recordRecords(records: TxtRecord[]): Promise<void>;
   signal?: AbortSignal;
@@ -46,6 +53,16 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
   // Key generation (RSA-4096 takes a while) overlaps the order round trips.
   const keyPromise = generatePrivateKey(req.keyType);
   keyPromise.catch(() => {});
+
+  if (req.dns.challengeAlias) {
+    const alias = req.dns.challengeAlias;
+    const bases = [...new Set(req.domains.map(baseDomain))];
+    await checkAliasDelegation(
+      bases.map((b) => ({ from: challengeRecordName(b), to: challengeRecordName(b, alias) })),
+      req.dns.propagation.resolvers?.[0],
+      { lookup: deps.cnameLookup ?? dnsCnameLookup(), logger },
+    );
+  }
 
   const order = await acme.newOrder(req.domains);
   let succeeded = false;

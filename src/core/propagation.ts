@@ -111,3 +111,58 @@ export async function waitForPropagation(
     await deps.clock.sleep(Math.min(options.intervalMs, options.timeoutMs - elapsed), deps.signal);
   }
 }
+
+/** Follows CNAMEs from `name` (up to 8 hops) at one resolver; [] when there is none. */
+export type CnameLookup = (resolver: string | undefined, name: string) => Promise<string[]>;
+
+export function dnsCnameLookup(): CnameLookup {
+  return async (resolver, name) => {
+    const r = new Resolver({ timeout: 2000, tries: 2 });
+    if (resolver) {
+      const { host, port } = splitHostPort(resolver);
+      const ip = isIP(host) ? host : (await lookup(host)).address;
+      r.setServers([isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`]);
+    }
+    try {
+      return (await r.resolveCname(name)).map((n) => n.toLowerCase().replace(/\.$/, ''));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENODATA' || code === 'ENOTFOUND') return [];
+      throw error;
+    }
+  };
+}
+
+/**
+ * With `challengeAlias` the CA reads `_acme-challenge.<d>`, which must be a CNAME (directly or by
+ * a chain) to the name certkeeper writes. Checked before ordering: a missing delegation would
+ * otherwise cost a failed authorization at the CA (Let's Encrypt allows 5 per name per hour).
+ */
+export async function checkAliasDelegation(
+  pairs: { from: string; to: string }[],
+  resolver: string | undefined,
+  deps: { lookup: CnameLookup; logger: Logger },
+): Promise<void> {
+  for (const { from, to } of pairs) {
+    let name = from;
+    let ok = false;
+    try {
+      for (let hop = 0; hop < 8 && !ok; hop++) {
+        const [next] = await deps.lookup(resolver, name);
+        if (!next) break;
+        name = next;
+        ok = next === to;
+      }
+    } catch (error) {
+      // The resolver itself failed: say so, and let the CA be the judge.
+      deps.logger.warn(`dns: could not check the CNAME ${from} → ${to}: ${(error as Error).message}`);
+      continue;
+    }
+    if (!ok) {
+      throw new PropagationError(
+        `dns: challengeAlias: ${from} is not a CNAME to ${to}${name !== from ? ` (it leads to ${name})` : ''}`,
+        { hint: `add the record "${from}. CNAME ${to}." in the zone of ${from.replace(/^_acme-challenge\./, '')}` },
+      );
+    }
+  }
+}
