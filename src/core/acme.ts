@@ -70,6 +70,10 @@ function problemText(p: Problem | undefined): string {
   return [p.detail ?? p.type ?? 'unknown error', sub].filter(Boolean).join(' — ');
 }
 
+/** Problem details that say the CA's DNS lookup failed, rather than that it saw another value. */
+const LOOKUP_FAILED =
+  /error retrieving TXT records|DNS problem|SERVFAIL|unsuccessful response|server misbehaving|i\/o timeout/i;
+
 /** Maps an RFC 8555 problem to an error class (PRODUCT §3). */
 export function problemToError(
   p: Problem | undefined,
@@ -78,7 +82,11 @@ export function problemToError(
   what: string,
 ): AcmeError {
   const type = p?.type ?? '';
-  const short = type.startsWith(PROBLEM) ? type.slice(PROBLEM.length) : type;
+  const named = type.startsWith(PROBLEM) ? type.slice(PROBLEM.length) : type;
+  // The CA could not look the record up at all (SERVFAIL, timeout): a DNS problem, not a wrong value,
+  // even where the CA reports it as `unauthorized` (Pebble does; Let's Encrypt says `dns`).
+  const short =
+    (named === 'unauthorized' || named === 'incorrectResponse') && LOOKUP_FAILED.test(p?.detail ?? '') ? 'dns' : named;
   const message = `acme: ${what}: ${problemText(p)}`;
   const base = { problemType: type, status, ...(retryAfter ? { retryAfter } : {}) };
   switch (short) {
