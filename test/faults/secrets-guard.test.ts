@@ -8,6 +8,7 @@ import {
   registerSecret,
   scanForSecrets,
   scanningWrite,
+  takeSecretHits,
 } from '../support/secrets-guard.js';
 
 /**
@@ -82,6 +83,25 @@ describe('secrets guard', () => {
     const log = captureLog();
     log.logger.info('renewed', { detail: bodyLines(key)[2] });
     expect(scanForSecrets('captured log', log.lines.join('\n'))[0]?.kind).toBe('registered-key-line');
+  });
+
+  it('withholds a leaking chunk from the stream and records the hit that fails the test', () => {
+    const key = pkcs8();
+    const written: unknown[] = [];
+    const write = scanningWrite('fake stderr', ((chunk: unknown) => written.push(chunk) > 0) as never);
+    write('all good\n');
+    write(`debug dump: ${key}`);
+    expect(written[0]).toBe('all good\n');
+    expect(written[1]).toMatch(/^\[secrets guard: \d+ characters withheld, they hold private key material\]/);
+    for (const l of bodyLines(key)) expect(String(written[1])).not.toContain(l);
+    // What afterEach would find and throw for: taken here, so this test itself stays green.
+    const hits = takeSecretHits();
+    expect(hits.map((h) => [h.where, h.kind])).toEqual([['fake stderr', 'pem-marker']]);
+    expect(hits[0]?.test).toBe(
+      'secrets guard > withholds a leaking chunk from the stream and records the hit that fails the test',
+    );
+    expect(() => assertNoSecretHits(hits)).toThrow(/\[secrets guard > withholds a leaking chunk.*\] in fake stderr/);
+    expect(takeSecretHits()).toEqual([]);
   });
 
   it('lets clean output through', () => {

@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeEach } from 'vitest';
  * contains private key material"). Loaded as a vitest `setupFiles` entry, so it runs in every test
  * worker before each test file:
  * - wraps process.stdout.write, process.stderr.write and the console methods, and scans what goes
- *   through them for PEM private key markers and for any line of a registered key;
+ *   through them for PEM private key markers and for any line of a registered key; a chunk that
+ *   leaks is withheld (a placeholder is printed instead), so CI logs never carry the key;
  * - helpers scan what they capture (run logs, reports, child process output) with `scanForSecrets`;
  * - a test with a hit fails in afterEach; hits outside any test fail the file in afterAll.
  * Reports never repeat the secret: they name where it was seen and show a redacted excerpt.
@@ -99,6 +100,13 @@ export function allowSecretsInThisTest(): void {
   allowed = true;
 }
 
+/** Removes and returns the hits recorded against the running test (the guard's own tests). */
+export function takeSecretHits(): SecretHit[] {
+  const mine = hits.filter((h) => h.test === currentTest());
+  for (const h of mine) hits.splice(hits.indexOf(h), 1);
+  return mine;
+}
+
 /** Throws, naming each hit (redacted), when there are any. */
 export function assertNoSecretHits(list: SecretHit[]): void {
   if (list.length === 0) return;
@@ -109,14 +117,20 @@ export function assertNoSecretHits(list: SecretHit[]): void {
   );
 }
 
-/** Wraps a stream's write so every chunk is scanned first; returns the wrapped function. */
+/** What is printed instead of a chunk with key material in it: the test fails, the log stays clean. */
+function withheld(chunk: unknown): string {
+  const length = typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk.length : 0;
+  return `[secrets guard: ${length} characters withheld, they hold private key material]\n`;
+}
+
+/** Wraps a stream's write so every chunk is scanned first (and withheld when it leaks a key). */
 export function scanningWrite(
   where: string,
   write: (...args: never[]) => boolean,
 ): (chunk: unknown, ...rest: unknown[]) => boolean {
   return function (this: unknown, chunk: unknown, ...rest: unknown[]) {
-    scanForSecrets(where, chunk);
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    const out = scanForSecrets(where, chunk).length > 0 && !allowed ? withheld(chunk) : chunk;
+    return (write as (...args: unknown[]) => boolean).call(this, out, ...rest);
   };
 }
 
@@ -138,8 +152,9 @@ export function installSecretsGuard(): void {
   for (const method of CONSOLE_METHODS) {
     const original = console[method] as (...args: unknown[]) => void;
     console[method] = ((...args: unknown[]) => {
-      scanForSecrets(`console.${method}`, format(...args));
-      original.apply(console, args);
+      const text = format(...args);
+      if (scanForSecrets(`console.${method}`, text).length > 0 && !allowed) original.call(console, withheld(text));
+      else original.apply(console, args);
     }) as never;
   }
 }
