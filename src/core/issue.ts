@@ -165,7 +165,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
       (o) => (o.status === 'ready' || o.status === 'valid' ? o : o.status === 'pending' ? undefined : failOrder(o)),
       'order readiness',
       clock,
-      { timeoutMs, initialDelayMs: 50 },
+      { timeoutMs, initialDelayMs: 50, ...(deps.signal ? { signal: deps.signal } : {}) },
     );
     if (current.status === 'ready') current = await acme.finalize(current, csr);
     const valid = await poll<AcmeOrder & { retryAfter?: Date }, AcmeOrder>(
@@ -176,6 +176,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
       {
         timeoutMs,
         initialDelayMs: 100,
+        ...(deps.signal ? { signal: deps.signal } : {}),
         onProgress: (ms) =>
           logger.info(`acme: waiting for the CA to issue the certificate (${Math.round(ms / 1000)} s)`),
       },

@@ -175,6 +175,8 @@ async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<Ce
       return result;
     }
     if (ctx.options.dryRun) return notDue('would-renew', decision.reason);
+    // Interrupted (Ctrl-C, a cancelled job, the Lambda deadline): start nothing new.
+    ctx.options.signal?.throwIfAborted();
     const remaining = ctx.options.remainingTimeMs?.();
     if (remaining !== undefined && remaining < (ctx.options.minStartMs ?? 180_000)) {
       return notDue(

@@ -82,4 +82,49 @@ describe('faults: a run killed with SIGKILL during the DNS wait', () => {
     expect(await txtValues(stack.dnsResolver, name)).toEqual([]);
     await expect(stat(lockPath)).rejects.toThrow(/ENOENT/);
   }, 60_000);
+
+  it('SIGINT (Ctrl-C, a cancelled job) stops the run at once and cleans up: no TXT value, no lease', async () => {
+    const blackhole = createSocket('udp4');
+    await new Promise<void>((r) => blackhole.bind(0, '127.0.0.1', () => r()));
+    onTestFinished(() => {
+      blackhole.close();
+    });
+    const dir = await tempDir();
+    const zone = uniqueZone('int');
+    const name = `_acme-challenge.${zone}`;
+    const path = join(dir, 'certkeeper.json');
+    const silent = `127.0.0.1:${blackhole.address().port}`;
+    await writeFile(
+      path,
+      JSON.stringify(
+        localConfig(stack, join(dir, 'store'), [{ id: 'i', domains: [zone, `*.${zone}`] }], { resolvers: [silent] }),
+      ),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '-c', path, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const lockPath = join(dir, 'store', 'i.lock');
+    await until('records in DNS', async () =>
+      (await txtValues(stack.dnsResolver, name)).length === 2 ? true : undefined,
+    );
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(stderr).toContain('SIGINT: stopping');
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(report.results[0]).toMatchObject({
+      status: 'failed',
+      error: { class: 'timeout', message: 'interrupted by SIGINT' },
+    });
+    expect(await txtValues(stack.dnsResolver, name)).toEqual([]);
+    await expect(stat(lockPath)).rejects.toThrow(/ENOENT/);
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import { type RunReport, runFailed } from '../../core/results.js';
 import { run as runCertificates } from '../../core/runner.js';
 import { systemClock } from '../../ports/clock.js';
 import type { IssuedBy } from '../../ports/store.js';
+import { abortOnSignals } from '../shutdown.js';
 import { type ActionInputs, readInputs, SHORTCUT_ONLY_INPUTS, shortcutConfig, shortcutIssues } from './inputs.js';
 import { configSecrets, lineMasker, maskingAdapters } from './masking.js';
 import { annotations, failureItems, summaryLine, summaryTable } from './summary.js';
@@ -43,11 +44,12 @@ export async function run(env: Record<string, string | undefined> = process.env)
       runId: env.GITHUB_RUN_ID || 'local',
       ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
     };
+    const interrupt = abortOnSignals(logger);
     const report = await runCertificates(
       config,
-      { dryRun: inputs.dryRun, force: inputs.force, only: inputs.only, issuedBy },
+      { dryRun: inputs.dryRun, force: inputs.force, only: inputs.only, issuedBy, signal: interrupt.signal },
       { adapters, clock: systemClock, logger },
-    );
+    ).finally(interrupt.dispose);
 
     setOutputs(report);
     for (const a of annotations(report)) {

@@ -7,6 +7,7 @@ import { ConfigError } from '../../core/errors.js';
 import { type FailOn, runFailed } from '../../core/results.js';
 import { run } from '../../core/runner.js';
 import { systemClock } from '../../ports/clock.js';
+import { abortOnSignals } from '../shutdown.js';
 import { formatTable } from './format.js';
 
 const USAGE = `usage: certkeeper <command> [options]
@@ -149,6 +150,7 @@ export async function runAndReport(
   const logger = consoleLogger({ verbose: opts.verbose, write: (l) => opts.io.stderr(`${l}\n`) });
   const adapters = createAdapters(config, { clock: systemClock, logger, env: opts.io.env, entry: 'cli' });
   let report: Awaited<ReturnType<typeof run>>;
+  const interrupt = abortOnSignals(logger);
   try {
     report = await run(
       config,
@@ -157,6 +159,7 @@ export async function runAndReport(
         force: opts.force,
         only: opts.only,
         issuedBy: { via: 'cli', runId: `${hostname()}:${process.pid}` },
+        signal: interrupt.signal,
       },
       { adapters, clock: systemClock, logger },
     );
@@ -166,6 +169,8 @@ export async function runAndReport(
       return 2;
     }
     throw error;
+  } finally {
+    interrupt.dispose();
   }
   if (opts.json) opts.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
   else opts.io.stdout(`${formatTable(report)}\n`);
