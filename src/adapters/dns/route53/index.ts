@@ -204,6 +204,12 @@ async function withRetry<T>(ctx: OpContext, what: string, fn: () => Promise<T>, 
 class ZoneWriter {
   private readonly queue: Op[] = [];
   private running = false;
+  /**
+   * A cleanup change not yet known INSYNC. Nobody needs to wait for a removal to reach every
+   * name server (Route 53 applies an accepted change), so cleanup returns at once; only the next
+   * write to this zone waits for it, as Route 53 wants (else PriorRequestNotComplete).
+   */
+  private unsynced: { id: string; ctx: OpContext } | undefined;
 
   constructor(
     private readonly client: Route53Client,
@@ -292,6 +298,13 @@ class ZoneWriter {
 
   private async apply(ops: Op[]): Promise<void> {
     const ctx = (ops[0] as Op).ctx;
+    if (this.unsynced) {
+      const { id, ctx: earlier } = this.unsynced;
+      this.unsynced = undefined;
+      await this.waitInsync(earlier, id).catch((error: Error) => {
+        earlier.logger.debug(`route53: earlier cleanup change ${id}: ${error.message}`);
+      });
+    }
     const names = [...new Set(ops.flatMap((o) => o.records.map((r) => r.name)))];
     const ttlFor = new Map<string, number>();
     for (const op of ops) {
@@ -389,7 +402,10 @@ class ZoneWriter {
         await sleepJittered(ctx, 1);
       }
     }
-    if (changeId && status !== 'INSYNC') await this.waitInsync(ctx, changeId);
+    if (changeId && status !== 'INSYNC') {
+      if (ops.every((o) => o.kind === 'cleanup')) this.unsynced = { id: changeId, ctx };
+      else await this.waitInsync(ctx, changeId);
+    }
   }
 
   /** Polls GetChange until INSYNC: Route 53 then serves the change from all its name servers. */
