@@ -97,9 +97,12 @@ describe('faults: Route 53 throttling, PriorRequestNotComplete and slow INSYNC',
     const faults = proxy.log.filter((l) => l.fault).length;
     const routed = proxy.log.filter((l) => l.call.service === 'route53').length;
     expect(faults / routed).toBeGreaterThan(0.15);
-    // Every change was PENDING first and the provider waited for INSYNC.
+    // Every change was PENDING first. The provider waited for INSYNC after each write that adds
+    // values (two polls each); a cleanup returns once accepted and is only waited for by the
+    // zone's next write. At least half of the changes add values, so at least `changes` polls.
     expect(policy.pending.changes).toBeGreaterThan(0);
-    expect(policy.pending.polls).toBe(policy.pending.changes * 2);
+    expect(policy.pending.polls).toBeGreaterThanOrEqual(policy.pending.changes);
+    expect(policy.pending.polls).toBeLessThanOrEqual(policy.pending.changes * 2);
 
     // Nothing left in the zones: every _acme-challenge value was removed despite the faults.
     for (const z of zones) expect(await txtSets(z.id)).toEqual([]);

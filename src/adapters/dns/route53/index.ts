@@ -81,6 +81,7 @@ interface RecordSet {
 interface OpContext {
   logger: Logger;
   clock: Clock;
+  limiter: RateLimiter;
   random: () => number;
   ttl: number;
   changeTimeoutMs: number;
@@ -101,6 +102,42 @@ interface Op {
  * per provider instead, i.e. per run, so a warm Lambda sees a recreated zone on its next run.
  */
 const writersByClient = new WeakMap<Route53Client, Map<string, ZoneWriter>>();
+
+/**
+ * Route 53 allows 5 API requests per second per account. A fleet renewed with high concurrency
+ * would otherwise spend its retries on Throttling (and can run out of them); spacing the calls
+ * on our side keeps every certificate moving. Each call reserves the next free slot; a burst of
+ * `burst` calls goes out at once after a quiet spell. Shared by all providers on one client.
+ */
+export class RateLimiter {
+  private next = Number.NEGATIVE_INFINITY;
+  private readonly interval: number;
+  constructor(
+    perSecond: number,
+    private readonly burst: number,
+  ) {
+    this.interval = 1000 / perSecond;
+  }
+
+  async acquire(clock: Clock, signal?: AbortSignal): Promise<void> {
+    const now = clock.now().getTime();
+    const slot = Math.max(this.next, now - (this.burst - 1) * this.interval);
+    this.next = slot + this.interval;
+    if (slot > now) await clock.sleep(slot - now, signal);
+  }
+}
+
+export const ROUTE53_REQUESTS_PER_SECOND = 5;
+const limitersByClient = new WeakMap<Route53Client, RateLimiter>();
+
+function limiterOf(client: Route53Client): RateLimiter {
+  let l = limitersByClient.get(client);
+  if (!l) {
+    l = new RateLimiter(ROUTE53_REQUESTS_PER_SECOND, ROUTE53_REQUESTS_PER_SECOND);
+    limitersByClient.set(client, l);
+  }
+  return l;
+}
 
 function writersOf(client: Route53Client): Map<string, ZoneWriter> {
   let w = writersByClient.get(client);
@@ -184,6 +221,7 @@ function sleepJittered(ctx: OpContext, attempt: number): Promise<void> {
 async function withRetry<T>(ctx: OpContext, what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
+    await ctx.limiter.acquire(ctx.clock, signal);
     try {
       return await fn();
     } catch (error) {
@@ -462,6 +500,7 @@ export function createRoute53Provider(config: Route53DnsConfig, deps: Route53Dep
   const ctx: OpContext = {
     logger: deps.logger,
     clock: deps.clock,
+    limiter: limiterOf(client),
     random: deps.random ?? Math.random,
     ttl: config.ttl,
     changeTimeoutMs: deps.changeTimeoutMs ?? propagationTimeout,

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { RateLimiter } from '../../src/adapters/dns/route53/index.js';
+import type { Clock } from '../../src/ports/clock.js';
+
+function fakeClock() {
+  let now = 1_000_000;
+  const sleeps: number[] = [];
+  const clock: Clock = {
+    now: () => new Date(now),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+  };
+  return { clock, sleeps, advance: (ms: number) => (now += ms) };
+}
+
+describe('Route 53 rate limiter', () => {
+  it('lets a burst through, then spaces calls at the rate', async () => {
+    const { clock, sleeps } = fakeClock();
+    const limiter = new RateLimiter(5, 5);
+    for (let i = 0; i < 8; i++) await limiter.acquire(clock);
+    // Five at once, then one every 200 ms.
+    expect(sleeps).toEqual([200, 200, 200]);
+  });
+
+  it('concurrent callers each get their own slot', async () => {
+    const { clock, sleeps } = fakeClock();
+    const limiter = new RateLimiter(5, 1);
+    const start = clock.now().getTime();
+    await Promise.all(Array.from({ length: 4 }, () => limiter.acquire(clock)));
+    // The fourth caller goes 600 ms after the first (this fake clock moves on at each sleep).
+    expect(clock.now().getTime() - start).toBe(600);
+    expect(sleeps).toHaveLength(3);
+  });
+
+  it('a quiet spell refills the burst', async () => {
+    const { clock, sleeps, advance } = fakeClock();
+    const limiter = new RateLimiter(5, 5);
+    for (let i = 0; i < 5; i++) await limiter.acquire(clock);
+    advance(5000);
+    for (let i = 0; i < 5; i++) await limiter.acquire(clock);
+    expect(sleeps).toEqual([]);
+  });
+});
