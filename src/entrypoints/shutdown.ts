@@ -15,7 +15,9 @@ export function abortOnSignals(logger: Logger): { signal: AbortSignal; dispose: 
       process.exit(130);
     }
     logger.warn(`${name}: stopping — cleaning up TXT records and leases (send it again to exit at once)`);
-    controller.abort(new TimeoutError(`interrupted by ${name}`, { hint: 'the run was stopped; the next run picks up' }));
+    controller.abort(
+      new TimeoutError(`interrupted by ${name}`, { hint: 'the run was stopped; the next run picks up' }),
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
