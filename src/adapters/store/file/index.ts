@@ -31,6 +31,17 @@ import {
 
 const KEEP_VERSIONS = 3;
 
+/** Writes a new file (O_EXCL, 0600) and flushes it; for files that are then linked into place. */
+async function writeFileAtomicNoRename(path: string, data: string): Promise<void> {
+  const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
@@ -211,21 +222,21 @@ export class FileStore implements CertificateStore {
   }
 
   private async createLock(state: LeaseState): Promise<boolean> {
-    let fh: Awaited<ReturnType<typeof open>>;
+    // Written in full to a file of our own (O_EXCL), then hard-linked to the lock name: link(2)
+    // fails if the name exists, so exactly one creator wins, and the lock never exists half
+    // written. (Creating the lock itself with O_EXCL and writing into it afterwards let a
+    // competitor read an empty lock, take it for garbage and break it.)
+    const tmp = `${this.lockPath}.new-${randomBytes(6).toString('hex')}`;
     try {
-      // O_EXCL: exactly one creator wins, across processes and hosts sharing the directory.
-      fh = await open(this.lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      await writeFileAtomicNoRename(tmp, JSON.stringify(state));
+      await link(tmp, this.lockPath);
+      return true;
     } catch (error) {
       if (isErrno(error, 'EEXIST')) return false;
       throw new StoreError(`file: cannot create lease ${this.lockPath}: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      await fh.writeFile(JSON.stringify(state));
-      await fh.sync();
     } finally {
-      await fh.close();
+      await unlink(tmp).catch(() => {});
     }
-    return true;
   }
 
   private async readLock(): Promise<LeaseState | null> {
