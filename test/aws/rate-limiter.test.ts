@@ -18,7 +18,7 @@ function fakeClock() {
 describe('Route 53 rate limiter', () => {
   it('lets a burst through, then spaces calls at the rate', async () => {
     const { clock, sleeps } = fakeClock();
-    const limiter = new RateLimiter(5, 5);
+    const limiter = new RateLimiter(5, 5, { active: true });
     for (let i = 0; i < 8; i++) await limiter.acquire(clock);
     // Five at once, then one every 200 ms.
     expect(sleeps).toEqual([200, 200, 200]);
@@ -26,7 +26,7 @@ describe('Route 53 rate limiter', () => {
 
   it('concurrent callers each get their own slot', async () => {
     const { clock, sleeps } = fakeClock();
-    const limiter = new RateLimiter(5, 1);
+    const limiter = new RateLimiter(5, 1, { active: true });
     const start = clock.now().getTime();
     await Promise.all(Array.from({ length: 4 }, () => limiter.acquire(clock)));
     // The fourth caller goes 600 ms after the first (this fake clock moves on at each sleep).
@@ -36,10 +36,20 @@ describe('Route 53 rate limiter', () => {
 
   it('a quiet spell refills the burst', async () => {
     const { clock, sleeps, advance } = fakeClock();
-    const limiter = new RateLimiter(5, 5);
+    const limiter = new RateLimiter(5, 5, { active: true });
     for (let i = 0; i < 5; i++) await limiter.acquire(clock);
     advance(5000);
     for (let i = 0; i < 5; i++) await limiter.acquire(clock);
     expect(sleeps).toEqual([]);
+  });
+
+  it('paces nothing until Route 53 has throttled us', async () => {
+    const { clock, sleeps } = fakeClock();
+    const limiter = new RateLimiter(5, 1);
+    for (let i = 0; i < 10; i++) await limiter.acquire(clock);
+    expect(sleeps).toEqual([]);
+    limiter.throttled();
+    for (let i = 0; i < 3; i++) await limiter.acquire(clock);
+    expect(sleeps).toEqual([200, 200]);
   });
 });

@@ -33,7 +33,7 @@ const values = (fake: FakeRoute53, zone: FakeZone, name: string) => fake.raw(zon
 
 describe('route53 provider against a strict stubbed Route 53', () => {
   it('survives Throttling and PriorRequestNotComplete on a third of the calls, and cleans up', async () => {
-    const { fake, zone, clock, provider } = setup({ faultRate: 1 / 3, pendingPolls: 2 });
+    const { fake, zone, clock, logger, provider } = setup({ faultRate: 1 / 3, pendingPolls: 2 });
     const name = '_acme-challenge.busy.example.com';
     const vs = [challengeValue(), challengeValue(), challengeValue()];
     await Promise.all(vs.map((value) => provider.present([{ name, value }])));
@@ -50,6 +50,8 @@ describe('route53 provider against a strict stubbed Route 53', () => {
     // Backoff waited on the injected clock, within the cap.
     expect(clock.sleeps.length).toBeGreaterThan(0);
     expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(20_000);
+    // Once throttled, the provider paces its calls at Route 53's account limit.
+    expect(logger.text()).toContain('throttled; pacing calls at 5/s');
   });
 
   it('waits for INSYNC: polls GetChange while PENDING, with progress in the log', async () => {

@@ -105,21 +105,36 @@ const writersByClient = new WeakMap<Route53Client, Map<string, ZoneWriter>>();
 
 /**
  * Route 53 allows 5 API requests per second per account. A fleet renewed with high concurrency
- * would otherwise spend its retries on Throttling (and can run out of them); spacing the calls
- * on our side keeps every certificate moving. Each call reserves the next free slot; a burst of
- * `burst` calls goes out at once after a quiet spell. Shared by all providers on one client.
+ * would spend its retries on Throttling (and can run out of them), so once Route 53 answers
+ * Throttling, calls are spaced on our side for the rest of the run. Until then nothing is paced:
+ * a small run, or an endpoint without the limit, goes at full speed. Each call reserves the next
+ * free slot; a burst of `burst` calls goes out at once after a quiet spell. Shared by all
+ * providers on one client.
  */
 export class RateLimiter {
   private next = Number.NEGATIVE_INFINITY;
   private readonly interval: number;
+  private active = false;
   constructor(
     perSecond: number,
     private readonly burst: number,
+    options: { active?: boolean } = {},
   ) {
     this.interval = 1000 / perSecond;
+    this.active = options.active ?? false;
+  }
+
+  /** Route 53 said Throttling: pace from now on. */
+  throttled(): void {
+    this.active = true;
+  }
+
+  get pacing(): boolean {
+    return this.active;
   }
 
   async acquire(clock: Clock, signal?: AbortSignal): Promise<void> {
+    if (!this.active) return;
     const now = clock.now().getTime();
     const slot = Math.max(this.next, now - (this.burst - 1) * this.interval);
     this.next = slot + this.interval;
@@ -231,6 +246,10 @@ async function withRetry<T>(ctx: OpContext, what: string, fn: () => Promise<T>, 
           `route53: ${what} failed${attempt > 1 ? ` after ${attempt} tries` : ''}: ${describeAwsError(error)}`,
           { cause: error, ...(awsHint(error) ? { hint: awsHint(error) as string } : {}) },
         );
+      }
+      if (/^Throttl/.test(awsErrorName(error) ?? '') && !ctx.limiter.pacing) {
+        ctx.limiter.throttled();
+        ctx.logger.info(`route53: throttled; pacing calls at ${ROUTE53_REQUESTS_PER_SECOND}/s for the rest of the run`);
       }
       ctx.logger.debug(`route53: ${what}: ${awsErrorName(error) || 'transient error'}, retrying`, { attempt });
       await sleepJittered(ctx, attempt);
