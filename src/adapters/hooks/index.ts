@@ -1,8 +1,7 @@
 import type { HookConfig } from '../../core/config.js';
-import { type ErrorInfo, HookError, toErrorInfo } from '../../core/errors.js';
-import { assertNoKeyMaterial, EVENT_KIND } from '../../core/events.js';
+import { HookError } from '../../core/errors.js';
 import type { Clock } from '../../ports/clock.js';
-import type { CertificateEvent, DeployHook, HookContext } from '../../ports/hooks.js';
+import type { DeployHook } from '../../ports/hooks.js';
 import type { Logger } from '../../ports/logger.js';
 import { createCommandHook } from './command.js';
 import type { Env } from './common.js';
