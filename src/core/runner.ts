@@ -218,7 +218,6 @@ async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<Ce
         { notBefore: new Date(outcome.written.notBefore), notAfter: new Date(info.notAfter) },
         ctx.config.renewal,
       ).toISOString(),
-      ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}),
     };
     logger.info(`${cert.id}: renewed, serial ${info.serialNumber}, valid until ${info.notAfter}`);
     result.hooks = await runHooks(cert, 'certificate.renewed', result, stored, outcome.written, ctx, logger);
@@ -261,7 +260,6 @@ type RenewOutcome =
       ref: string;
       version: string;
       written: StoredCertificate;
-      warnings: string[];
     };
 
 async function renewUnderLease(
@@ -318,7 +316,6 @@ async function renewUnderLease(
     const { bundle } = issued;
     const info = bundle.info;
     const exportsMap: Record<string, string> = { ...(previous?.exports ?? {}) };
-    const warnings: string[] = [];
     let exportError: unknown;
     for (const exporter of await ctx.deps.adapters.exporters(cert)) {
       try {
@@ -345,7 +342,6 @@ async function renewUnderLease(
       ref: written.ref,
       version: written.version,
       written: record,
-      warnings,
     };
   } finally {
     stopExtending();
