@@ -3,22 +3,17 @@
  * real receivers on loopback (webhook, a fake GitHub API, a TLS endpoint), moto's EventBridge read
  * back through a rule → SQS queue, and a real /bin/sh command. Nothing of our own code is stubbed.
  */
-import { createPrivateKey, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import {
-  CreateEventBusCommand,
-  EventBridgeClient,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunReport } from '../../src/core/results.js';
 import type { CertificateEvent } from '../../src/ports/hooks.js';
 import { makeCert, type RecordedRequest, startHttpServer, type TestCert, type TestServer } from '../hooks/helpers.js';
 import { captureLog, localConfig, runLocal, tempDir, uniqueZone } from '../support/certkeeper.js';
+import { busWithQueue } from '../support/eventbridge-queue.js';
 import { getStack } from '../support/stack.js';
 
 const stack = getStack();
@@ -79,51 +74,6 @@ async function tlsEndpoint(initial: TestCert): Promise<TlsEndpoint> {
   };
 }
 
-/** SQS through its JSON protocol (there is no SQS client in the dependencies); moto checks no signature. */
-async function sqs(op: string, body: object): Promise<Record<string, unknown>> {
-  const res = await fetch(`${stack.motoEndpoint}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amz-target': `AmazonSQS.${op}`,
-      authorization:
-        'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0',
-    },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as Record<string, unknown>;
-}
-
-/** A bus of our own whose rule forwards certkeeper events into a queue, so the test can read what arrived. */
-async function busWithQueue(): Promise<{ bus: string; receive: () => Promise<{ Body: string }[]> }> {
-  const name = `e2e-hooks-${randomUUID().slice(0, 8)}`;
-  const eb = new EventBridgeClient({
-    endpoint: stack.motoEndpoint,
-    region: stack.motoEnv.AWS_REGION ?? 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
-  await eb.send(new CreateEventBusCommand({ Name: name }));
-  const { QueueUrl } = (await sqs('CreateQueue', { QueueName: name })) as { QueueUrl: string };
-  await eb.send(
-    new PutRuleCommand({ Name: name, EventBusName: name, EventPattern: JSON.stringify({ source: ['certkeeper'] }) }),
-  );
-  await eb.send(
-    new PutTargetsCommand({
-      Rule: name,
-      EventBusName: name,
-      Targets: [{ Id: 'q', Arn: `arn:aws:sqs:us-east-1:123456789012:${name}` }],
-    }),
-  );
-  eb.destroy();
-  return {
-    bus: name,
-    receive: async () =>
-      ((await sqs('ReceiveMessage', { QueueUrl, MaxNumberOfMessages: 10 })) as { Messages?: { Body: string }[] })
-        .Messages ?? [],
-  };
-}
-
 /**
  * PRODUCT §2: no event, request, output or log line ever contains private key material: no PEM
  * marker ("PRIVATE KEY", as PEM writes it; the log's lower-case "[redacted: private key material]"
@@ -161,7 +111,7 @@ describe('hooks end to end (Pebble issuance through the runner)', () => {
     const github = await httpServer((_req, res) => {
       res.writeHead(204).end();
     });
-    const { bus, receive } = await busWithQueue();
+    const { bus, receive } = await busWithQueue(stack.motoEndpoint, 'e2e-hooks');
     // The EventBridge hook builds its client from the standard AWS environment, as on Lambda.
     for (const [k, v] of Object.entries(stack.motoEnv)) vi.stubEnv(k, v);
     const commandOut = await tempDir('ck-e2e-cmd-');

@@ -1,15 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import {
-  CreateEventBusCommand,
-  EventBridgeClient,
-  type PutEventsCommand,
-  type PutEventsCommandOutput,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, type PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createEventBridgeHook, type EventBridgeLike } from '../../src/adapters/hooks/eventbridge.js';
 import { type Moto, startMoto } from '../../src/devstack/moto.js';
+import { busWithQueue } from '../support/eventbridge-queue.js';
 import { recordingLogger, sampleEvent } from './helpers.js';
 
 /** The run-wide moto from global-setup when there is one; otherwise one of our own. */
@@ -41,44 +34,9 @@ function motoClient(): EventBridgeClient {
   });
 }
 
-/** SQS through its JSON protocol (no SQS client in the dependencies); moto does not check signatures. */
-async function sqs(op: string, body: object): Promise<Record<string, unknown>> {
-  const res = await fetch(`${motoEnv.AWS_ENDPOINT_URL}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amz-target': `AmazonSQS.${op}`,
-      authorization:
-        'AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0',
-    },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as Record<string, unknown>;
-}
-
-/** A bus whose rule forwards certkeeper events to an SQS queue, so we can read what arrived. */
-async function busWithQueue(): Promise<{ bus: string; queueUrl: string }> {
-  const name = `hooks-${randomUUID().slice(0, 8)}`;
-  const eb = motoClient();
-  await eb.send(new CreateEventBusCommand({ Name: name }));
-  const { QueueUrl } = (await sqs('CreateQueue', { QueueName: name })) as { QueueUrl: string };
-  await eb.send(
-    new PutRuleCommand({ Name: name, EventBusName: name, EventPattern: JSON.stringify({ source: ['certkeeper'] }) }),
-  );
-  await eb.send(
-    new PutTargetsCommand({
-      Rule: name,
-      EventBusName: name,
-      Targets: [{ Id: 'q', Arn: `arn:aws:sqs:us-east-1:123456789012:${name}` }],
-    }),
-  );
-  return { bus: name, queueUrl: QueueUrl };
-}
-
 describe('aws-eventbridge hook', () => {
   it('puts the event on the bus: source, detail-type = event type, detail = the event', async () => {
-    const { bus, queueUrl } = await busWithQueue();
+    const { bus, receive } = await busWithQueue(motoEnv.AWS_ENDPOINT_URL as string);
     const event = sampleEvent();
     const hook = createEventBridgeHook(
       { type: 'aws-eventbridge', eventBusName: bus, source: 'certkeeper', on: ['renewed'] },
@@ -89,9 +47,7 @@ describe('aws-eventbridge hook', () => {
 
     expect(outcome.status).toBe('ok');
     expect(outcome.message).toMatch(new RegExp(`^put on ${bus} bus \\(.+\\)$`));
-    const { Messages } = (await sqs('ReceiveMessage', { QueueUrl: queueUrl, MaxNumberOfMessages: 10 })) as {
-      Messages: { Body: string }[];
-    };
+    const Messages = await receive();
     expect(Messages).toHaveLength(1);
     const envelope = JSON.parse(Messages[0]!.Body);
     expect(envelope.source).toBe('certkeeper');
@@ -100,7 +56,7 @@ describe('aws-eventbridge hook', () => {
   });
 
   it('builds its own client from the standard AWS environment (AWS_ENDPOINT_URL)', async () => {
-    const { bus, queueUrl } = await busWithQueue();
+    const { bus, receive } = await busWithQueue(motoEnv.AWS_ENDPOINT_URL as string);
     for (const [k, v] of Object.entries(motoEnv)) vi.stubEnv(k, v);
     try {
       const hook = createEventBridgeHook(
@@ -111,7 +67,7 @@ describe('aws-eventbridge hook', () => {
     } finally {
       vi.unstubAllEnvs();
     }
-    const { Messages } = (await sqs('ReceiveMessage', { QueueUrl: queueUrl })) as { Messages: unknown[] };
+    const Messages = await receive();
     expect(Messages).toHaveLength(1);
   });
 

@@ -8,6 +8,7 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import dnsPacket, { type Answer, type DecodedPacket, type Packet, type RecordType } from 'dns-packet';
+import { txtCharacterStrings } from '../../src/adapters/dns/route53/index.js';
 
 /**
  * A small authoritative DNS server (UDP and TCP on 127.0.0.1) that serves moto's Route 53 zones,
@@ -47,26 +48,6 @@ const norm = (n: string) =>
     .replace(/\.$/, '')
     .toLowerCase();
 
-/** Route 53 TXT value (`"a" "b"`, with \" \\ and \ddd escapes) → its character-strings. */
-function txtStrings(value: string): Buffer[] {
-  const out: Buffer[] = [];
-  for (const m of value.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
-    const bytes: number[] = [];
-    const chars = [...(m[1] as string)];
-    for (let i = 0; i < chars.length; i++) {
-      const octal = chars.slice(i + 1, i + 4).join('');
-      if (chars[i] === '\\' && /^[0-7]{3}$/.test(octal)) {
-        bytes.push(Number.parseInt(octal, 8));
-        i += 3;
-      } else {
-        bytes.push(...Buffer.from(chars[i] === '\\' ? (chars[++i] ?? '') : (chars[i] as string), 'utf8'));
-      }
-    }
-    out.push(Buffer.from(bytes));
-  }
-  return out.length > 0 ? out : [Buffer.from(value)];
-}
-
 /** moto renders its SOA oddly ("{'Value': '…'}"): take the seven fields wherever they are. */
 function soaData(value: string, zone: string) {
   const m = /(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(value);
@@ -98,7 +79,7 @@ function toAnswer(set: ResourceRecordSet, name: string, zone: string): Answer[] 
   const values = (set.ResourceRecords ?? []).map((r) => r.Value ?? '');
   switch (set.Type) {
     case 'TXT':
-      return values.map((v) => ({ type: 'TXT', name, ttl, data: txtStrings(v) }) as Answer);
+      return values.map((v) => ({ type: 'TXT', name, ttl, data: txtCharacterStrings(v) }) as Answer);
     case 'CNAME':
     case 'NS':
     case 'A':

@@ -1,24 +1,20 @@
 import { inject } from 'vitest';
 import { type PebbleStack, type PebbleStackOptions, startPebbleStack } from '../../src/devstack/pebble.js';
 
-/** The servers global-setup.ts starts once per run; plain JSON because it crosses into the test workers. */
-export interface SharedStack {
-  /** https://127.0.0.1:<port>/dir */
-  acmeDirectory: string;
-  /** Trust this PEM (Pebble's listener certificate) to reach acmeDirectory and managementUrl. */
-  caBundlePath: string;
-  caBundlePem: string;
-  /** Pebble's management API (https). */
-  managementUrl: string;
-  /** challtestsrv's management API (http): POST /set-txt, /clear-txt. */
-  challtestsrvUrl: string;
-  /** "127.0.0.1:<port>": challtestsrv's DNS server, the one the shared Pebble validates against. */
-  dnsResolver: string;
+/**
+ * The servers global-setup.ts starts once per run: the plain fields of a PebbleStack (the shared
+ * Pebble validates against its own challtestsrv at `dnsResolver`) plus moto. Plain JSON, because
+ * it crosses into the test workers.
+ */
+export type SharedStack = Pick<
+  PebbleStack,
+  'acmeDirectory' | 'caBundlePath' | 'caBundlePem' | 'managementUrl' | 'challtestsrvUrl' | 'dnsResolver'
+> & {
   /** http://127.0.0.1:<port> */
   motoEndpoint: string;
   /** AWS_ENDPOINT_URL, dummy credentials and region for SDK clients pointed at moto. */
   motoEnv: Record<string, string>;
-}
+};
 
 declare module 'vitest' {
   export interface ProvidedContext {

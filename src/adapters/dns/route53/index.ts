@@ -182,26 +182,32 @@ export function quoteTxt(value: string): string {
   return chunks.map((c) => `"${c.replace(/[\\"]/g, (m) => `\\${m}`)}"`).join(' ');
 }
 
-/** Inverse of `quoteTxt`, also for values written by others (several strings, \ddd octal escapes). */
-export function parseTxt(raw: string): string {
-  const strings = [...raw.matchAll(/"((?:[^"\\]|\\.)*)"/g)];
-  if (strings.length === 0) return raw;
-  const bytes: number[] = [];
-  for (const m of strings) {
-    const s = m[1] as string;
-    const chars = [...s];
+/**
+ * The character-strings of a Route 53 TXT value (`"a" "b"`, with \" \\ and \ddd escapes), as bytes.
+ * A value without quotes is one string as written. Also what a DNS server answers for the value.
+ */
+export function txtCharacterStrings(raw: string): Buffer[] {
+  const out: Buffer[] = [];
+  for (const m of raw.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
+    const bytes: number[] = [];
+    const chars = [...(m[1] as string)];
     for (let i = 0; i < chars.length; i++) {
       const octal = chars.slice(i + 1, i + 4).join('');
       if (chars[i] === '\\' && /^[0-7]{3}$/.test(octal)) {
         bytes.push(Number.parseInt(octal, 8));
         i += 3;
       } else {
-        const ch = chars[i] === '\\' ? (chars[++i] ?? '') : (chars[i] as string);
-        bytes.push(...Buffer.from(ch, 'utf8'));
+        bytes.push(...Buffer.from(chars[i] === '\\' ? (chars[++i] ?? '') : (chars[i] as string), 'utf8'));
       }
     }
+    out.push(Buffer.from(bytes));
   }
-  return Buffer.from(bytes).toString('utf8');
+  return out.length > 0 ? out : [Buffer.from(raw)];
+}
+
+/** Inverse of `quoteTxt`, also for values written by others (several strings, \ddd octal escapes). */
+export function parseTxt(raw: string): string {
+  return Buffer.concat(txtCharacterStrings(raw)).toString('utf8');
 }
 
 function isRetryable(error: unknown): boolean {
