@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ACME_DIRECTORIES, type Config, loadConfigFile, parseConfig, parseConfigText } from '../src/core/config.js';
-import { ConfigError, type ConfigIssue } from '../src/core/errors.js';
+import { ConfigError, type ConfigIssue } from '../src/ports/errors.js';
 
 // Pure unit tests of the config contract (PRODUCT §2): no network, no Pebble.
 

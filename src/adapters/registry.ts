@@ -1,8 +1,8 @@
 import type { CertificateConfig, Config } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
 import type { AdapterFactory } from '../core/runner.js';
 import type { Clock } from '../ports/clock.js';
 import type { DnsProvider } from '../ports/dns.js';
+import { ConfigError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { AccountStore, CertificateStore } from '../ports/store.js';
 import { createChalltestsrvProvider } from './dns/challtestsrv/index.js';

@@ -1,5 +1,5 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from '../ports/errors.js';
 
 /**
  * Reads one SSM parameter (SecureString decrypted), for the Lambda's

@@ -6,11 +6,11 @@ import acmeAxios from 'acme-client/src/axios.js';
 import Client from 'acme-client/src/client.js';
 import { createCsr as acmeCreateCsr } from 'acme-client/src/crypto/index.js';
 import type { Clock } from '../ports/clock.js';
+import { AcmeError, ConfigError, isTransientNetworkError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { AccountStore, AcmeAccount } from '../ports/store.js';
 import { generatePrivateKey } from './certinfo.js';
 import type { Config } from './config.js';
-import { AcmeError, ConfigError, isTransientNetworkError } from './errors.js';
 
 /**
  * ACME on top of acme-client. acme-client does the JWS signing, nonces (badNonce retried),

@@ -2,10 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import * as YAML from 'yaml';
 import * as z from 'zod';
+import { ConfigError, type ConfigIssue } from '../ports/errors.js';
 import type { KeyType } from '../ports/store.js';
 import { isLoopbackHost, normalizeDomain } from './domains.js';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
-import { ConfigError, type ConfigIssue } from './errors.js';
 
 /**
  * The one validation path for certkeeper.yml (PRODUCT §2). The Action's shortcut inputs, the

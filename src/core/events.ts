@@ -1,7 +1,7 @@
 import { randomUUID as nodeRandomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.js';
+import { HookError } from '../ports/errors.js';
 import type { CertificateEvent, EventType } from '../ports/hooks.js';
-import { HookError } from './errors.js';
 
 export interface BuildEventDeps {
   clock: Clock;

@@ -1,6 +1,6 @@
+import { toErrorInfo } from '../ports/errors.js';
 import type { CertificateEvent, DeployHook, HookContext } from '../ports/hooks.js';
 import type { Logger } from '../ports/logger.js';
-import { toErrorInfo } from './errors.js';
 import { assertNoKeyMaterial, EVENT_KIND } from './events.js';
 import type { HookResult } from './results.js';
 
@@ -48,8 +48,13 @@ export async function runHooks(
       if (outcome.status === 'warning') log.warn(`hook ${hook.type}: ${outcome.message ?? 'warning'}`);
       else log.info(`hook ${hook.type}: ok`, outcome.message ? { detail: outcome.message } : undefined);
     } catch (error) {
-      const info = toErrorInfo(error);
-      // Whatever threw it, the result belongs to the hook class (PRODUCT §3), timeouts excepted.
+      let info = toErrorInfo(error);
+      // Whatever threw it, the result belongs to the hook class (PRODUCT §3), timeouts excepted: a
+      // hook's own plain Error is its failure, not a defect of the run.
+      if (info.class === 'internal') {
+        info = { class: 'hook', message: error instanceof Error ? error.message : String(error) };
+        if (error instanceof Error && error.stack) log.debug(error.stack);
+      }
       const cls = info.class === 'timeout' ? 'timeout' : 'hook';
       const message = info.message.startsWith(`${hook.type}:`) ? info.message : `${hook.type}: ${info.message}`;
       results.push({ type: hook.type, status: 'failed', message, error: { ...info, class: cls, message } });

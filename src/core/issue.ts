@@ -1,5 +1,6 @@
 import type { Clock } from '../ports/clock.js';
 import type { DnsProvider, TxtRecord } from '../ports/dns.js';
+import { AcmeError, CertkeeperError, DnsProviderError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { KeyType } from '../ports/store.js';
 import { type AcmeAuthorization, type AcmeOrder, type AcmeSession, poll, problemToError } from './acme.js';
@@ -7,7 +8,6 @@ import { generatePrivateKey, type VerifiedBundle, verifyIssuedBundle } from './c
 import type { DnsConfig } from './config.js';
 import { baseDomain, challengeRecordName } from './domains.js';
 import { parseDuration } from './duration.js';
-import { AcmeError, CertkeeperError, DnsProviderError } from './errors.js';
 import {
   type CnameLookup,
   checkAliasDelegation,

@@ -2,8 +2,8 @@ import { lookup, Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Clock } from '../ports/clock.js';
 import type { TxtRecord } from '../ports/dns.js';
+import { PropagationError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
-import { PropagationError } from './errors.js';
 
 /** Asks one resolver (`host:port`) for the TXT values at `name`; [] when none. */
 export type TxtLookup = (resolver: string, name: string) => Promise<string[]>;

@@ -1,4 +1,4 @@
-import type { ErrorInfo } from './errors.js';
+import type { ErrorInfo } from '../ports/errors.js';
 import type { Health } from './plan.js';
 
 export type ResultStatus = 'renewed' | 'skipped' | 'would-renew' | 'failed' | 'locked';

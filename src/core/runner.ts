@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports/clock.js';
 import type { DnsProvider, TxtRecord } from '../ports/dns.js';
+import { CertkeeperError, StoreError, toErrorInfo } from '../ports/errors.js';
 import type { CertificateExporter } from '../ports/exporter.js';
 import type { DeployHook, EventType } from '../ports/hooks.js';
 import type { Logger } from '../ports/logger.js';
@@ -8,7 +9,6 @@ import type { AccountStore, CertificateStore, IssuedBy, Lease, StoredCertificate
 import type { AcmeSession } from './acme.js';
 import { parseCertificate } from './certinfo.js';
 import type { CertificateConfig, Config } from './config.js';
-import { CertkeeperError, StoreError, toErrorInfo } from './errors.js';
 import { buildEvent } from './events.js';
 import { runHooks as runHooksInOrder } from './hooks.js';
 import type { issueCertificate } from './issue.js';
@@ -227,6 +227,7 @@ async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<Ce
   } catch (error) {
     const info = toErrorInfo(error);
     logger.error(`${cert.id}: failed [${info.class}] ${info.message}`);
+    if (info.class === 'internal' && error instanceof Error && error.stack) logger.debug(error.stack);
     const result: CertificateResult = {
       ...base,
       status: 'failed',

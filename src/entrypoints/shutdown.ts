@@ -1,4 +1,4 @@
-import { TimeoutError } from '../core/errors.js';
+import { TimeoutError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
 
 /**

@@ -22,3 +22,29 @@ export interface DnsProvider {
    */
   defaultResolvers?(recordName: string, signal?: AbortSignal): Promise<string[]>;
 }
+
+/** A CAA resource record (RFC 8659). */
+export interface CaaRecord {
+  critical: boolean;
+  tag: string;
+  value: string;
+}
+
+/**
+ * DNS lookups the core and the doctor need, against one resolver (`host:port`) or, with
+ * `resolver` undefined, the system's. An answer with no data (NODATA, NXDOMAIN) is `[]`; a failing
+ * resolver (timeout, SERVFAIL, REFUSED) throws, so a caller can tell "none" from "could not check".
+ * Implemented by `src/adapters/resolver/` (node:dns); tests may inject their own.
+ */
+export interface DnsLookup {
+  txt(resolver: string | undefined, name: string): Promise<string[]>;
+  /** The CNAME target at `name` (one hop), lowercase without the trailing dot; [] when none. */
+  cname(resolver: string | undefined, name: string): Promise<string[]>;
+  /** Name server host names of the zone at `name` (lowercase, no trailing dot); [] when none. */
+  ns(resolver: string | undefined, name: string): Promise<string[]>;
+  caa(resolver: string | undefined, name: string): Promise<CaaRecord[]>;
+  /** The SOA at `name` or, in an authority section, of the zone holding it. */
+  soa(resolver: string | undefined, name: string): Promise<{ zone: string; mname: string } | undefined>;
+  /** Addresses of a host name ("ns1.example.net" → ["192.0.2.1", …]). */
+  addresses(host: string): Promise<string[]>;
+}

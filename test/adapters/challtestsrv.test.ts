@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createChalltestsrvProvider } from '../../src/adapters/dns/challtestsrv/index.js';
-import { DnsProviderError } from '../../src/core/errors.js';
+import { DnsProviderError } from '../../src/ports/errors.js';
 import { dnsProviderContract } from '../contract/dns-provider.js';
 import { txtValues } from '../support/certkeeper.js';
 import { getStack } from '../support/stack.js';

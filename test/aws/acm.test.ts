@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-acm';
 import { describe, expect, it } from 'vitest';
 import { type AcmExportConfig, createAcmExporter } from '../../src/adapters/export/acm.js';
-import { StoreError } from '../../src/core/errors.js';
+import { StoreError } from '../../src/ports/errors.js';
 import { captureLogger, fakeClock, keyMaterial, makeCertificate, useMoto } from './support.js';
 
 const aws = useMoto();

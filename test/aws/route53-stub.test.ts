@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRoute53Provider, parseTxt, type Route53DnsConfig } from '../../src/adapters/dns/route53/index.js';
-import { DnsProviderError, PropagationError } from '../../src/core/errors.js';
+import { DnsProviderError, PropagationError } from '../../src/ports/errors.js';
 import { challengeValue, dnsProviderContract } from '../contract/dns-provider.js';
 import { AwsError, type FakeOptions, FakeRoute53, type FakeZone } from './fake-route53.js';
 import { captureLogger, fakeClock } from './support.js';

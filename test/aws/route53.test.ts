@@ -11,7 +11,7 @@ import {
   quoteTxt,
   type Route53DnsConfig,
 } from '../../src/adapters/dns/route53/index.js';
-import { DnsProviderError } from '../../src/core/errors.js';
+import { DnsProviderError } from '../../src/ports/errors.js';
 import { challengeValue, dnsProviderContract } from '../contract/dns-provider.js';
 import { captureLogger, fakeClock, useMoto } from './support.js';
 

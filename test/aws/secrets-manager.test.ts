@@ -14,7 +14,7 @@ import {
   type SecretsManagerStoreConfig,
   versionToken,
 } from '../../src/adapters/store/secrets-manager/index.js';
-import { StoreError } from '../../src/core/errors.js';
+import { StoreError } from '../../src/ports/errors.js';
 import type { LeaseState } from '../../src/ports/store.js';
 import { captureLogger, fakeClock, keyMaterial, makeCertificate, useMoto } from './support.js';
 

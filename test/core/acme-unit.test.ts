@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRetryAfter, poll, problemToError } from '../../src/core/acme.js';
-import { toErrorInfo } from '../../src/core/errors.js';
 import type { Clock } from '../../src/ports/clock.js';
+import { toErrorInfo } from '../../src/ports/errors.js';
 
 /** A clock whose sleeps advance time at once and are recorded. */
 function fakeClock(start = Date.parse('2026-11-22T00:00:00Z')) {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
-import type { ConfigError } from '../../src/core/errors.js';
 import type { RunReport } from '../../src/core/results.js';
 import type { AdapterFactory } from '../../src/core/runner.js';
 import { idFromDomain, readInputs, shortcutConfig, shortcutIssues } from '../../src/entrypoints/action/inputs.js';
@@ -8,6 +7,7 @@ import { configSecrets, lineMasker, maskingAdapters } from '../../src/entrypoint
 import { annotations, daysBar, escapeHtml, summaryTable } from '../../src/entrypoints/action/summary.js';
 import { loadLambdaConfig } from '../../src/entrypoints/lambda/config.js';
 import { parseEvent } from '../../src/entrypoints/lambda/event.js';
+import type { ConfigError } from '../../src/ports/errors.js';
 import type { CertificateStore, StoredCertificate } from '../../src/ports/store.js';
 
 /** The entry points' pure parts, without the bundles (those are tested in action/lambda.test.ts). */

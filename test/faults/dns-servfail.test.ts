@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemToError } from '../../src/core/acme.js';
-import { toErrorInfo } from '../../src/core/errors.js';
+import { toErrorInfo } from '../../src/ports/errors.js';
 import { captureLog, localConfig, runLocal, tempDir, txtValues, uniqueZone } from '../support/certkeeper.js';
 import { type PebbleStack, startOwnPebble } from '../support/stack.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCommandHook } from '../../src/adapters/hooks/command.js';
-import { HookError } from '../../src/core/errors.js';
+import { HookError } from '../../src/ports/errors.js';
 import { makeCert, recordingLogger, sampleEvent, type TestCert } from './helpers.js';
 
 let work: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HookError } from '../../src/core/errors.js';
 import { assertNoKeyMaterial, buildEvent } from '../../src/core/events.js';
+import { HookError } from '../../src/ports/errors.js';
 import { fakeClock, sampleEvent } from './helpers.js';
 
 describe('buildEvent', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGithubDispatchHook } from '../../src/adapters/hooks/github-dispatch.js';
-import { HookError } from '../../src/core/errors.js';
+import { HookError } from '../../src/ports/errors.js';
 import { recordingLogger, sampleEvent, startHttpServer, type TestServer } from './helpers.js';
 
 let server: TestServer | undefined;

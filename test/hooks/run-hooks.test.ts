@@ -6,7 +6,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHook, type HookDeps, runHooks } from '../../src/adapters/hooks/index.js';
 import type { HookConfig } from '../../src/core/config.js';
-import { HookError } from '../../src/core/errors.js';
+import { HookError } from '../../src/ports/errors.js';
 import type { DeployHook } from '../../src/ports/hooks.js';
 import {
   fakeClock,

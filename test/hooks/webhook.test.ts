@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWebhookHook } from '../../src/adapters/hooks/webhook.js';
-import { HookError } from '../../src/core/errors.js';
+import { HookError } from '../../src/ports/errors.js';
 import { fakeClock, recordingLogger, sampleEvent, startHttpServer, type TestServer } from './helpers.js';
 
 const SECRET = `whsec_${Buffer.from('a-32-byte-secret-for-hmac-tests!').toString('base64')}`;

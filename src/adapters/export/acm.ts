@@ -1,7 +1,7 @@
 import { type ACMClient, ImportCertificateCommand } from '@aws-sdk/client-acm';
 import type { ExportConfig } from '../../core/config.js';
-import { StoreError } from '../../core/errors.js';
 import type { Clock } from '../../ports/clock.js';
+import { StoreError } from '../../ports/errors.js';
 import type { CertificateExporter } from '../../ports/exporter.js';
 import type { Logger } from '../../ports/logger.js';
 import type { StoredCertificate } from '../../ports/store.js';

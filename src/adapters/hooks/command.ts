@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDuration } from '../../core/duration.js';
-import { HookError } from '../../core/errors.js';
+import { HookError } from '../../ports/errors.js';
 import type { CertificateEvent, DeployHook, HookContext, HookOutcome } from '../../ports/hooks.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Env, HookConfigOf } from './common.js';

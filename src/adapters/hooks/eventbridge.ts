@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { STSClient } from '@aws-sdk/client-sts';
-import { HookError } from '../../core/errors.js';
 import { assertNoKeyMaterial } from '../../core/events.js';
+import { HookError } from '../../ports/errors.js';
 import type { CertificateEvent, DeployHook, HookOutcome } from '../../ports/hooks.js';
 import type { Logger } from '../../ports/logger.js';
 import { assumeRoleCredentials } from '../aws/clients.js';

@@ -1,6 +1,6 @@
 import { getOctokit } from '@actions/github';
-import { HookError } from '../../core/errors.js';
 import { assertNoKeyMaterial } from '../../core/events.js';
+import { HookError } from '../../ports/errors.js';
 import type { CertificateEvent, DeployHook, HookOutcome } from '../../ports/hooks.js';
 import type { Logger } from '../../ports/logger.js';
 import { type Env, errorMessage, type HookConfigOf, snippet, withTimeout } from './common.js';

@@ -1,6 +1,6 @@
 import type { HookConfig } from '../../core/config.js';
-import { HookError } from '../../core/errors.js';
 import type { Clock } from '../../ports/clock.js';
+import { HookError } from '../../ports/errors.js';
 import type { DeployHook } from '../../ports/hooks.js';
 import type { Logger } from '../../ports/logger.js';
 import { createCommandHook } from './command.js';

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { parseDuration } from '../../core/duration.js';
-import { HookError } from '../../core/errors.js';
 import type { Clock } from '../../ports/clock.js';
+import { HookError } from '../../ports/errors.js';
 import type { CertificateEvent, DeployHook, HookOutcome } from '../../ports/hooks.js';
 import type { Logger } from '../../ports/logger.js';
 import { errorMessage, type HookConfigOf } from './common.js';

@@ -1,9 +1,9 @@
 import { Webhook } from 'standardwebhooks';
 import { isLoopbackHost } from '../../core/domains.js';
 import { parseDuration } from '../../core/duration.js';
-import { HookError } from '../../core/errors.js';
 import { assertNoKeyMaterial } from '../../core/events.js';
 import type { Clock } from '../../ports/clock.js';
+import { HookError } from '../../ports/errors.js';
 import type { CertificateEvent, DeployHook, HookOutcome } from '../../ports/hooks.js';
 import type { Logger } from '../../ports/logger.js';
 import { errorMessage, type HookConfigOf, redactUrl, snippet, withTimeout } from './common.js';

@@ -1,6 +1,6 @@
 import { normalizeDomain } from '../../core/domains.js';
-import { ConfigError, type ConfigIssue } from '../../core/errors.js';
 import type { FailOn } from '../../core/results.js';
+import { ConfigError, type ConfigIssue } from '../../ports/errors.js';
 
 /** Reads one input as the runner passes it (`INPUT_<NAME>`, hyphens kept); @actions/core's getInput in practice. */
 export type GetInput = (name: string) => string;

@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util';
 import { consoleLogger } from '../../adapters/console-logger.js';
 import { createAdapters } from '../../adapters/registry.js';
 import { type Config, configJsonSchema, loadConfigFile } from '../../core/config.js';
-import { ConfigError } from '../../core/errors.js';
 import { type FailOn, runFailed } from '../../core/results.js';
 import { run } from '../../core/runner.js';
 import { systemClock } from '../../ports/clock.js';
+import { ConfigError } from '../../ports/errors.js';
 import { abortOnSignals } from '../shutdown.js';
 import { formatTable } from './format.js';
 

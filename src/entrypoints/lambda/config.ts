@@ -1,5 +1,5 @@
 import { type Config, loadConfigFile, parseConfigText } from '../../core/config.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError } from '../../ports/errors.js';
 
 const SOURCES = ['CERTKEEPER_CONFIG', 'CERTKEEPER_CONFIG_FILE', 'CERTKEEPER_CONFIG_SSM_PARAMETER'] as const;
 

@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue } from '../../core/errors.js';
+import { ConfigError, type ConfigIssue } from '../../ports/errors.js';
 
 export interface RunRequest {
   dryRun: boolean;

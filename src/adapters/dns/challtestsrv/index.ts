@@ -1,5 +1,5 @@
-import { DnsProviderError } from '../../../core/errors.js';
 import type { DnsProvider, TxtRecord } from '../../../ports/dns.js';
+import { DnsProviderError } from '../../../ports/errors.js';
 
 /**
  * Pebble's challenge test server (local testing and the demo). Its API can append a value

@@ -10,9 +10,9 @@ import {
 } from '@aws-sdk/client-route-53';
 import type { DnsConfig } from '../../../core/config.js';
 import { parseDuration } from '../../../core/duration.js';
-import { DnsProviderError, isTransientNetworkError, PropagationError } from '../../../core/errors.js';
 import type { Clock } from '../../../ports/clock.js';
 import type { DnsProvider, TxtRecord } from '../../../ports/dns.js';
+import { DnsProviderError, isTransientNetworkError, PropagationError } from '../../../ports/errors.js';
 import type { Logger } from '../../../ports/logger.js';
 import {
   type AwsClientFactory,

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { StoreError } from '../../../core/errors.js';
 import type { Clock } from '../../../ports/clock.js';
 import type { TxtRecord } from '../../../ports/dns.js';
+import { StoreError } from '../../../ports/errors.js';
 import {
   type AccountStore,
   type AcmeAccount,

@@ -10,9 +10,9 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import type { StoreConfig } from '../../../core/config.js';
-import { StoreError } from '../../../core/errors.js';
 import type { Clock } from '../../../ports/clock.js';
 import type { TxtRecord } from '../../../ports/dns.js';
+import { StoreError } from '../../../ports/errors.js';
 import type { Logger } from '../../../ports/logger.js';
 import {
   type AccountStore,

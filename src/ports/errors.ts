@@ -9,7 +9,9 @@ export type ErrorClass =
   | 'store'
   | 'hook'
   | 'network'
-  | 'timeout';
+  | 'timeout'
+  /** A defect in certkeeper (a TypeError, a broken invariant): never reported as `network`. */
+  | 'internal';
 
 export interface ErrorInfo {
   class: ErrorClass;
@@ -142,7 +144,12 @@ export function toErrorInfo(error: unknown): ErrorInfo {
   if ((error as Error | null)?.name === 'AbortError' || (error as Error | null)?.name === 'TimeoutError') {
     return { class: 'timeout', message: (error as Error).message };
   }
-  return { class: 'network', message: error instanceof Error ? error.message : String(error) };
+  // Anything else is a defect of ours, not the network's (PRODUCT §3); callers log the stack.
+  return {
+    class: 'internal',
+    message: `internal error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    hint: 'this is a bug in certkeeper; the debug log (--verbose) has the stack; please report it',
+  };
 }
 
 /** True when `error` (or a cause) is a network-level failure worth retrying. */
