@@ -74,14 +74,20 @@ interface DescriptorBase<S extends z.ZodRawShape> {
   readonly doc: string;
   /** The adapter's own options; the core adds the tag and the fields common to the kind. */
   readonly options: S;
-  /** Option keys whose values are credentials: masked in the Action, scrubbed from messages, never printed. */
+  /**
+   * Options whose values are credentials, as dotted paths (`apiToken`, `tsig.secret`): masked in the
+   * Action, scrubbed from messages, never printed, and accepted only as `${env:NAME}` references.
+   */
   readonly secrets: readonly string[];
   /** Environment variables the adapter reads that hold credentials (masked too). */
   readonly secretEnv?: readonly string[];
   /** Where it can run (default: everywhere). A config naming it elsewhere fails when it loads. */
   readonly entryPoints?: readonly EntryPoint[];
-  /** Cross-field checks on parsed options; paths are relative to the adapter's object. Pure. */
-  check?(options: OptionsOf<S>): ConfigIssue[];
+  /**
+   * Cross-field checks on parsed options (and the environment, e.g. a token that may come from
+   * `CLOUDFLARE_API_TOKEN`); issue paths are relative to the adapter's object. Pure, no network.
+   */
+  check?(options: OptionsOf<S>, ctx: { env: Env; entry?: EntryPoint }): ConfigIssue[];
 }
 
 export interface DnsDescriptor<S extends z.ZodRawShape = z.ZodRawShape> extends DescriptorBase<S> {

@@ -21,6 +21,21 @@ export interface DnsProvider {
    * e.g. the zone's authoritative servers, or challtestsrv's own DNS port.
    */
   defaultResolvers?(recordName: string, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * The zone `recordName` would be written into and the name servers the provider serves it from
+   * (lowercase host names), for the doctor's `dns.zone` and `dns.delegation` checks. Reads only.
+   * Throws a DnsProviderError (with a hint) when no zone is found with these credentials.
+   */
+  describeZone?(recordName: string, signal?: AbortSignal): Promise<ZoneInfo>;
+}
+
+export interface ZoneInfo {
+  /** The zone's name, lowercase, no trailing dot. */
+  name: string;
+  /** The provider's id for it (Route 53 hosted zone id, Cloudflare zone id, …), when it has one. */
+  id?: string;
+  /** Name servers the provider serves the zone from; [] when it cannot tell (then delegation is not checked). */
+  nameServers: string[];
 }
 
 /** A CAA resource record (RFC 8659). */
