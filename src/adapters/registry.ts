@@ -1,78 +1,136 @@
-import type { CertificateConfig, Config } from '../core/config.js';
-import type { AdapterFactory } from '../core/runner.js';
-import type { Clock } from '../ports/clock.js';
+import type {
+  AdapterContext,
+  AdapterFactory,
+  AdapterRegistry,
+  AnyDescriptor,
+  CaDescriptor,
+  DnsDescriptor,
+  EntryPoint,
+  ExportDescriptor,
+  HookDescriptor,
+  StoreDescriptor,
+} from '../ports/adapter.js';
+import type { CertificateConfig, Config } from '../ports/config.js';
 import type { DnsProvider } from '../ports/dns.js';
 import { ConfigError } from '../ports/errors.js';
-import type { Logger } from '../ports/logger.js';
-import type { AccountStore, CertificateStore } from '../ports/store.js';
-import { createChalltestsrvProvider } from './dns/challtestsrv/index.js';
-import { FileAccountStore, FileStore } from './store/file/index.js';
+import { challtestsrv } from './dns/challtestsrv/descriptor.js';
+import { route53 } from './dns/route53/descriptor.js';
+import { awsAcm } from './export/aws-acm/descriptor.js';
+import { awsEventBridge } from './hook/aws-eventbridge/descriptor.js';
+import { command } from './hook/command/descriptor.js';
+import { githubDispatch } from './hook/github-dispatch/descriptor.js';
+import { verifyEndpoint } from './hook/verify-endpoint/descriptor.js';
+import { webhook } from './hook/webhook/descriptor.js';
+import { createNodeDnsLookup } from './resolver/node-dns.js';
+import { awsSecretsManager } from './store/aws-secrets-manager/descriptor.js';
+import { fileStore } from './store/file/descriptor.js';
 
-export type EntryPoint = 'cli' | 'github-action' | 'lambda';
+/**
+ * Every adapter certkeeper has, one array per kind (STYLE §11). Adding an adapter is a folder
+ * with its descriptor and one entry here; the config schema, JSON Schema, Action masking, the
+ * generated reference (docs/adapters.md) and `certkeeper iam-policy` all derive from these arrays.
+ * Descriptors are light: each `create` imports its implementation (and SDK) only when used.
+ */
 
-export interface AdapterContext {
-  clock: Clock;
-  logger: Logger;
-  env: Record<string, string | undefined>;
-  entry: EntryPoint;
+export const dnsProviders: readonly DnsDescriptor[] = [route53, challtestsrv] as unknown as DnsDescriptor[];
+export const stores: readonly StoreDescriptor[] = [fileStore, awsSecretsManager] as unknown as StoreDescriptor[];
+export const exporters: readonly ExportDescriptor[] = [awsAcm] as unknown as ExportDescriptor[];
+export const hooks: readonly HookDescriptor[] = [
+  webhook,
+  githubDispatch,
+  awsEventBridge,
+  command,
+  verifyEndpoint,
+] as unknown as HookDescriptor[];
+
+const LETS_ENCRYPT_BUDGET = { orders: 300, perMs: 3 * 3_600_000 };
+
+/** The CAs `acme.directory` knows by name; Let's Encrypt's limit of 300 new orders / account / 3 h is the default budget. */
+export const cas: readonly CaDescriptor[] = [
+  {
+    name: 'letsencrypt',
+    directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
+    orderBudget: LETS_ENCRYPT_BUDGET,
+  },
+  {
+    name: 'letsencrypt-staging',
+    directoryUrl: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+    orderBudget: LETS_ENCRYPT_BUDGET,
+  },
+  { name: 'zerossl', directoryUrl: 'https://acme.zerossl.com/v2/DV90' },
+  { name: 'google', directoryUrl: 'https://dv.acme-v02.api.pki.goog/directory' },
+  { name: 'google-staging', directoryUrl: 'https://dv.acme-v02.test-api.pki.goog/directory' },
+];
+
+export const registry: AdapterRegistry = {
+  dns: dnsProviders,
+  store: stores,
+  export: exporters,
+  hook: hooks,
+  defaultStore: fileStore.name,
+  cas,
+};
+
+export type AdapterOptions = Omit<AdapterContext, 'lookup'> & { lookup?: AdapterContext['lookup'] };
+
+function findFor(entry: EntryPoint) {
+  return <D extends AnyDescriptor>(list: readonly D[], name: string, what: string, path: string): D => {
+    const d = list.find((x) => x.name === name);
+    // The config schema admits only registered names, and parseConfig({ entry }) rejects adapters
+    // that cannot run here; this guards configs parsed without an entry point (tests, code).
+    if (!d) throw new ConfigError([{ path, message: `unknown ${what} "${name}"` }]);
+    if (d.entryPoints && !d.entryPoints.includes(entry)) {
+      throw new ConfigError([
+        { path, message: `${what} "${name}" cannot run on ${entry}; only: ${d.entryPoints.join(', ')}` },
+      ]);
+    }
+    return d;
+  };
 }
 
 /**
- * Wires config to adapters. Cloud adapters are imported on first use so a run that touches
- * only files never loads an AWS SDK (the bundles still contain them).
+ * Wires a parsed config to adapters through the registry. Lazy: a run that touches only files
+ * never loads an AWS SDK (the bundles still contain them, in chunks of their own).
  */
-export function createAdapters(config: Config, ctx: AdapterContext): AdapterFactory {
+export function createAdapters(
+  config: Config,
+  options: AdapterOptions,
+  reg: AdapterRegistry = registry,
+): AdapterFactory {
+  const ctx: AdapterContext = { ...options, lookup: options.lookup ?? createNodeDnsLookup() };
+  const find = findFor(ctx.entry);
+  // One provider per distinct DNS config: Route 53 coalesces concurrent writes per zone.
   const dnsCache = new Map<string, Promise<DnsProvider>>();
-  const storeFor = async (cert: CertificateConfig): Promise<CertificateStore> => {
-    const s = cert.store;
-    switch (s.type) {
-      case 'file':
-        return new FileStore(s.dir, cert.id, ctx.clock);
-      case 'aws-secrets-manager': {
-        const m = await import('./store/secrets-manager/index.js');
-        return m.createSecretsManagerStore(cert.id, s, { clock: ctx.clock, logger: ctx.logger });
-      }
-    }
-  };
   return {
-    store: storeFor,
-    async dns(cert) {
-      // One provider per distinct DNS config: Route 53 coalesces concurrent writes per zone.
+    lookup: ctx.lookup,
+    async store(cert: CertificateConfig) {
+      return find(reg.store, cert.store.type, 'store type', 'store.type').create(cert.store as never, cert.id, ctx);
+    },
+    dns(cert: CertificateConfig) {
       const key = JSON.stringify(cert.dns);
       let p = dnsCache.get(key);
       if (!p) {
-        p = (async (): Promise<DnsProvider> => {
-          const d = cert.dns;
-          switch (d.provider) {
-            case 'challtestsrv':
-              return createChalltestsrvProvider(d);
-            case 'route53': {
-              const m = await import('./dns/route53/index.js');
-              return m.createRoute53Provider(d, { clock: ctx.clock, logger: ctx.logger });
-            }
-          }
-        })();
+        p = (async () =>
+          find(reg.dns, cert.dns.provider, 'DNS provider', 'dns.provider').create(cert.dns as never, ctx))();
+        p.catch(() => dnsCache.delete(key));
         dnsCache.set(key, p);
       }
       return p;
     },
-    async accountStore(): Promise<AccountStore> {
+    async accountStore() {
       const first = config.certificates[0];
       if (!first) throw new ConfigError([{ path: 'certificates', message: 'no certificate configured' }]);
-      const s = first.store;
-      if (s.type === 'file') return new FileAccountStore(s.dir);
-      const m = await import('./store/secrets-manager/index.js');
-      return m.createSecretsManagerAccountStore(s, { clock: ctx.clock, logger: ctx.logger });
+      return find(reg.store, first.store.type, 'store type', 'store.type').accountStore(first.store as never, ctx);
     },
-    async exporters(cert) {
-      if (cert.exports.length === 0) return [];
-      const m = await import('./export/acm.js');
-      return cert.exports.map((e) => m.createAcmExporter(e, { clock: ctx.clock, logger: ctx.logger }));
+    async exporters(cert: CertificateConfig) {
+      return Promise.all(
+        cert.exports.map((e) => find(reg.export, e.type, 'export type', 'exports.type').create(e as never, ctx)),
+      );
     },
-    async hooks(cert) {
-      if (cert.hooks.length === 0) return [];
-      const m = await import('./hooks/index.js');
-      return cert.hooks.map((h) => m.createHook(h, { clock: ctx.clock, logger: ctx.logger, env: ctx.env }, ctx.entry));
+    async hooks(cert: CertificateConfig) {
+      return Promise.all(
+        cert.hooks.map((h) => find(reg.hook, h.type, 'hook type', 'hooks.type').create(h as never, ctx)),
+      );
     },
   };
 }

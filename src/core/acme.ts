@@ -6,11 +6,12 @@ import acmeAxios from 'acme-client/src/axios.js';
 import Client from 'acme-client/src/client.js';
 import { createCsr as acmeCreateCsr } from 'acme-client/src/crypto/index.js';
 import type { Clock } from '../ports/clock.js';
+import type { Config } from '../ports/config.js';
 import { AcmeError, ConfigError, isTransientNetworkError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
+import { poll, retry } from '../ports/retry.js';
 import type { AccountStore, AcmeAccount } from '../ports/store.js';
 import { generatePrivateKey } from './certinfo.js';
-import type { Config } from './config.js';
 
 /**
  * ACME on top of acme-client. acme-client does the JWS signing, nonces (badNonce retried),
@@ -180,7 +181,6 @@ interface InnerClient {
 export class AcmeSession {
   private client!: Client;
   private reRegistering: Promise<void> | undefined;
-  private accountKey = '';
 
   private constructor(
     private readonly config: Config['acme'],
@@ -203,7 +203,6 @@ export class AcmeSession {
   }
 
   private useAccount(accountKey: string, accountUrl: string | undefined): void {
-    this.accountKey = accountKey;
     this.client = new Client({
       directoryUrl: this.config.directoryUrl,
       accountKey,
@@ -259,33 +258,29 @@ export class AcmeSession {
     return problemToError(resp.data as Problem, resp.status, retryAfter, what);
   }
 
-  /** Network errors and 5xx are retried a few times; anything else is returned as is. */
+  /** Network errors, 5xx and badNonce are retried a few times; any other answer is returned as is. */
   private async withRetries(what: string, fn: () => Promise<AcmeResponse>): Promise<AcmeResponse> {
-    const delays = [250, 1000, 3000];
-    for (let attempt = 0; ; attempt++) {
-      let resp: AcmeResponse | undefined;
-      let error: unknown;
-      try {
-        resp = await fn();
-      } catch (e) {
-        error = e;
-      }
-      const retryable =
-        (error !== undefined && isTransientNetworkError(error)) ||
-        (resp !== undefined &&
-          (resp.status >= 500 || (resp.data as Problem | undefined)?.type === `${PROBLEM}badNonce`));
-      if (!retryable || attempt >= delays.length) {
-        if (error !== undefined) {
-          if (error instanceof AcmeError) throw error;
-          throw new AcmeError('network', `acme: ${what}: ${(error as Error).message}`, {
-            cause: error,
-            hint: `cannot reach the ACME directory ${this.config.directoryUrl}`,
-          });
-        }
-        return resp as AcmeResponse;
-      }
-      this.deps.logger.debug(`acme: ${what}: retrying`, { attempt: attempt + 1, status: resp?.status });
-      await this.deps.clock.sleep(delays[attempt] as number);
+    const retryableResponse = (resp: AcmeResponse) =>
+      resp.status >= 500 || (resp.data as Problem | undefined)?.type === `${PROBLEM}badNonce`;
+    try {
+      return await retry(fn, {
+        clock: this.deps.clock,
+        tries: 4,
+        backoff: [250, 1000, 3000],
+        retryable: (error) => isTransientNetworkError(error),
+        retryResult: (resp) => retryableResponse(resp),
+        onRetry: (reason, attempt) =>
+          this.deps.logger.debug(`acme: ${what}: retrying`, {
+            attempt,
+            status: (reason as AcmeResponse | undefined)?.status,
+          }),
+      });
+    } catch (error) {
+      if (error instanceof AcmeError) throw error;
+      throw new AcmeError('network', `acme: ${what}: ${(error as Error).message}`, {
+        cause: error,
+        hint: `cannot reach the ACME directory ${this.config.directoryUrl}`,
+      });
     }
   }
 
@@ -381,14 +376,9 @@ export class AcmeSession {
     const [, csr] = await acmeCreateCsr({ ...(cn ? { commonName: cn } : {}), altNames: domains }, privateKeyPem);
     return csr.toString();
   }
-
-  /** For tests only: the account key is a secret and is never logged. */
-  get accountKeyPem(): string {
-    return this.accountKey;
-  }
 }
 
-export interface PollOptions {
+export interface AcmePollOptions {
   timeoutMs: number;
   /** First delay; grows ×1.5 up to maxDelayMs, unless the CA sends Retry-After. */
   initialDelayMs?: number;
@@ -399,38 +389,27 @@ export interface PollOptions {
 }
 
 /**
- * Polls until `done` returns a value. Starts fast (250 ms) because CAs usually finish in under a
- * second, backs off to bound load, honours Retry-After within the deadline.
+ * Polls an ACME resource until `done` returns a value. Starts fast (250 ms) because CAs usually
+ * finish in under a second, backs off to bound load, honours Retry-After within the deadline.
  */
-export async function poll<T extends { retryAfter?: Date }, R>(
+export function pollAcme<T extends { retryAfter?: Date }, R>(
   fetch: () => Promise<T>,
   done: (item: T) => R | undefined,
   what: string,
   clock: Clock,
-  options: PollOptions,
+  options: AcmePollOptions,
 ): Promise<R> {
-  const start = clock.now().getTime();
-  let delay = options.initialDelayMs ?? 250;
-  const max = options.maxDelayMs ?? 4000;
-  let lastProgress = start;
-  for (;;) {
-    const item = await fetch();
-    const result = done(item);
-    if (result !== undefined) return result;
-    const now = clock.now().getTime();
-    const remaining = start + options.timeoutMs - now;
-    if (remaining <= 0) {
-      throw new AcmeError('timeout', `acme: ${what}: still not done after ${Math.round((now - start) / 1000)} s`, {
+  return poll(fetch, done, {
+    clock,
+    timeoutMs: options.timeoutMs,
+    initialDelayMs: options.initialDelayMs ?? 250,
+    maxDelayMs: options.maxDelayMs ?? 4000,
+    retryAfter: (item) => item.retryAfter,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    onTimeout: (elapsed) =>
+      new AcmeError('timeout', `acme: ${what}: still not done after ${Math.round(elapsed / 1000)} s`, {
         hint: 'the CA is slow; a later run will retry',
-      });
-    }
-    if (options.onProgress && now - lastProgress >= 10_000) {
-      lastProgress = now;
-      options.onProgress(now - start);
-    }
-    let wait = delay;
-    if (item.retryAfter) wait = Math.max(0, item.retryAfter.getTime() - now);
-    await clock.sleep(Math.min(wait, remaining, 60_000), options.signal);
-    delay = Math.min(delay * 1.5, max);
-  }
+      }),
+  });
 }

@@ -1,7 +1,12 @@
 import { toErrorInfo } from '../ports/errors.js';
-import type { CertificateEvent, DeployHook, HookContext } from '../ports/hooks.js';
+import {
+  assertNoKeyMaterial,
+  type CertificateEvent,
+  type DeployHook,
+  EVENT_KIND,
+  type HookContext,
+} from '../ports/hooks.js';
 import type { Logger } from '../ports/logger.js';
-import { assertNoKeyMaterial, EVENT_KIND } from './events.js';
 import type { HookResult } from './results.js';
 
 export interface RunHooksDeps {

@@ -1,20 +1,13 @@
 import type { Clock } from '../ports/clock.js';
-import type { DnsProvider, TxtRecord } from '../ports/dns.js';
+import type { DnsConfig } from '../ports/config.js';
+import type { DnsLookup, DnsProvider, TxtRecord } from '../ports/dns.js';
 import { AcmeError, CertkeeperError, DnsProviderError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { KeyType } from '../ports/store.js';
-import { type AcmeAuthorization, type AcmeOrder, type AcmeSession, poll, problemToError } from './acme.js';
+import { type AcmeAuthorization, type AcmeOrder, type AcmeSession, pollAcme, problemToError } from './acme.js';
 import { generatePrivateKey, type VerifiedBundle, verifyIssuedBundle } from './certinfo.js';
-import type { DnsConfig } from './config.js';
 import { baseDomain, challengeRecordName } from './domains.js';
-import { parseDuration } from './duration.js';
-import {
-  type CnameLookup,
-  checkAliasDelegation,
-  dnsCnameLookup,
-  type TxtLookup,
-  waitForPropagation,
-} from './propagation.js';
+import { authoritativeResolvers, checkAliasDelegation, waitForPropagation } from './propagation.js';
 
 export interface IssueRequest {
   domains: string[];
@@ -27,10 +20,9 @@ export interface IssueDeps {
   provider: DnsProvider;
   clock: Clock;
   logger: Logger;
-  lookup: TxtLookup;
-  cnameLookup?: CnameLookup;
-  /** Persists the records about to be written (the lease), before they reach DNS. */
-  recordRecords(records: TxtRecord[]): Promise<void>;
+  lookup: DnsLookup;
+  /** Persists the records about to be written in the lease, before they reach DNS. */
+  saveLeaseRecords(records: TxtRecord[]): Promise<void>;
   signal?: AbortSignal;
   /** Bound for each ACME wait (authorization validation, order processing). */
   acmeTimeoutMs?: number;
@@ -60,7 +52,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
     await checkAliasDelegation(
       bases.map((b) => ({ from: challengeRecordName(b), to: challengeRecordName(b, alias) })),
       req.dns.propagation.resolvers?.[0],
-      { lookup: deps.cnameLookup ?? dnsCnameLookup(), logger },
+      { lookup: deps.lookup, logger },
     );
   }
 
@@ -91,7 +83,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
     const records = work.map((w) => w.record);
 
     if (records.length > 0) {
-      await deps.recordRecords(records);
+      await deps.saveLeaseRecords(records);
       try {
         try {
           await provider.present(records, deps.signal);
@@ -103,23 +95,22 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
         }
         logger.info(`dns: wrote ${records.length} TXT value(s)`, { names: [...new Set(records.map((r) => r.name))] });
 
+        const first = records[0] as TxtRecord;
         const resolvers =
           req.dns.propagation.resolvers ??
-          (provider.defaultResolvers ? await provider.defaultResolvers(records[0]!.name, deps.signal) : []);
+          (provider.defaultResolvers
+            ? await provider.defaultResolvers(first.name, deps.signal)
+            : await authoritativeResolvers(first.name, deps.lookup));
         await waitForPropagation(
           records,
-          {
-            resolvers,
-            timeoutMs: parseDuration(req.dns.propagation.timeout) as number,
-            intervalMs: parseDuration(req.dns.propagation.interval) as number,
-          },
+          { resolvers, timeoutMs: req.dns.propagation.timeoutMs, intervalMs: req.dns.propagation.intervalMs },
           { clock, logger, lookup: deps.lookup, ...(deps.signal ? { signal: deps.signal } : {}) },
         );
 
         await Promise.all(work.map((w) => acme.respondToChallenge(w.challenge.url)));
         await Promise.all(
           work.map((w) =>
-            poll(
+            pollAcme(
               () => acme.getAuthorization(w.authz.url),
               (a) => {
                 if (a.status === 'valid') return true;
@@ -147,7 +138,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
         // Cleanup never hides the first error (acme-client auto.js does the same).
         try {
           await provider.cleanup(records);
-          await deps.recordRecords([]);
+          await deps.saveLeaseRecords([]);
           logger.debug('dns: removed TXT values', { count: records.length });
         } catch (error) {
           logger.error(
@@ -160,7 +151,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
     const privateKey = await keyPromise;
     const csr = await acme.createCsr(req.domains, privateKey);
     let current: AcmeOrder & { retryAfter?: Date } = order;
-    current = await poll(
+    current = await pollAcme(
       () => acme.getOrder(order.url),
       (o) => (o.status === 'ready' || o.status === 'valid' ? o : o.status === 'pending' ? undefined : failOrder(o)),
       'order readiness',
@@ -168,7 +159,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
       { timeoutMs, initialDelayMs: 50, ...(deps.signal ? { signal: deps.signal } : {}) },
     );
     if (current.status === 'ready') current = await acme.finalize(current, csr);
-    const valid = await poll<AcmeOrder & { retryAfter?: Date }, AcmeOrder>(
+    const valid = await pollAcme<AcmeOrder & { retryAfter?: Date }, AcmeOrder>(
       async () => (current.status === 'valid' ? current : acme.getOrder(order.url)),
       (o) => (o.status === 'valid' ? o : o.status === 'processing' || o.status === 'ready' ? undefined : failOrder(o)),
       'certificate issuance',

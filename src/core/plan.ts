@@ -1,6 +1,6 @@
+import type { CertificateConfig, Config, RenewBefore } from '../ports/config.js';
 import type { KeyType } from '../ports/store.js';
 import type { CertificateInfo } from './certinfo.js';
-import type { CertificateConfig, Config } from './config.js';
 
 export type Health = 'ok' | 'warning' | 'critical' | 'expired' | 'missing';
 
@@ -29,8 +29,11 @@ export function computeHealth(
  * lifetimes shrink (90 → 64 → 45 days, 160-hour certificates), where a fixed "30 days" would
  * renew a 45-day certificate every run, or never renew a 6-day one in time.
  */
+/** Let's Encrypt's advice: renew with a third of the lifetime left. */
+export const DEFAULT_RENEW_BEFORE: RenewBefore = { kind: 'share', value: 0.33 };
+
 export function renewalTime(info: Pick<CertificateInfo, 'notBefore' | 'notAfter'>, renewal: Config['renewal']): Date {
-  const { renewBefore } = renewal;
+  const renewBefore = renewal.renewBefore ?? DEFAULT_RENEW_BEFORE;
   const end = info.notAfter.getTime();
   if (renewBefore.kind === 'days') return new Date(end - renewBefore.value * DAY);
   const lifetime = end - info.notBefore.getTime();
@@ -81,10 +84,9 @@ export function decide(
   const left = daysLeft(current.info.notAfter, now);
   if (health === 'expired') return { due: true, reason: `expired ${-left} days ago`, health };
   const renewAt = renewalTime(current.info, renewal);
+  const renewBefore = renewal.renewBefore ?? DEFAULT_RENEW_BEFORE;
   const threshold =
-    renewal.renewBefore.kind === 'days'
-      ? `${renewal.renewBefore.value}d`
-      : `${Math.round(renewal.renewBefore.value * 100)}% of lifetime`;
+    renewBefore.kind === 'days' ? `${renewBefore.value}d` : `${Math.round(renewBefore.value * 100)}% of lifetime`;
   if (now >= renewAt) return { due: true, reason: `expires in ${left} days (renew before ${threshold})`, health };
   return { due: false, reason: `not due: ${left} days left, renews after ${renewAt.toISOString()}`, health, renewAt };
 }

@@ -1,47 +1,8 @@
-import { lookup, Resolver } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Clock } from '../ports/clock.js';
-import type { TxtRecord } from '../ports/dns.js';
+import type { DnsLookup, TxtRecord } from '../ports/dns.js';
 import { PropagationError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
-
-/** Asks one resolver (`host:port`) for the TXT values at `name`; [] when none. */
-export type TxtLookup = (resolver: string, name: string) => Promise<string[]>;
-
-function splitHostPort(hostPort: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hostPort);
-  if (!m) return { host: hostPort, port: 53 };
-  return { host: m[1] as string, port: Number(m[2]) };
-}
-
-/** Real DNS over UDP/TCP with node's resolver (c-ares): one short try, so a lost packet costs one interval. */
-export function dnsTxtLookup(): TxtLookup {
-  const resolvers = new Map<string, Promise<Resolver>>();
-  const resolverFor = (hostPort: string) => {
-    let r = resolvers.get(hostPort);
-    if (!r) {
-      r = (async () => {
-        const { host, port } = splitHostPort(hostPort);
-        const ip = isIP(host) ? host : (await lookup(host)).address;
-        const resolver = new Resolver({ timeout: 2000, tries: 1 });
-        resolver.setServers([isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`]);
-        return resolver;
-      })();
-      resolvers.set(hostPort, r);
-    }
-    return r;
-  };
-  return async (resolver, name) => {
-    try {
-      const records = await (await resolverFor(resolver)).resolveTxt(name);
-      return records.map((chunks) => chunks.join(''));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENODATA' || code === 'ENOTFOUND') return [];
-      throw error;
-    }
-  };
-}
+import { poll } from '../ports/retry.js';
 
 export interface PropagationOptions {
   resolvers: string[];
@@ -59,7 +20,7 @@ export interface PropagationOptions {
 export async function waitForPropagation(
   records: TxtRecord[],
   options: PropagationOptions,
-  deps: { clock: Clock; logger: Logger; lookup: TxtLookup; signal?: AbortSignal },
+  deps: { clock: Clock; logger: Logger; lookup: Pick<DnsLookup, 'txt'>; signal?: AbortSignal },
 ): Promise<void> {
   if (records.length === 0 || options.resolvers.length === 0) return;
   const byName = new Map<string, Set<string>>();
@@ -71,66 +32,42 @@ export async function waitForPropagation(
   const pending = new Set<string>();
   for (const name of byName.keys()) for (const resolver of options.resolvers) pending.add(`${resolver} ${name}`);
   const start = deps.clock.now().getTime();
-  let lastProgress = start;
-  const progressEvery = options.progressEveryMs ?? 10_000;
   let lastError: unknown;
-  for (;;) {
-    await Promise.all(
-      [...pending].map(async (key) => {
-        const [resolver, name] = key.split(' ') as [string, string];
-        try {
-          const seen = new Set(await deps.lookup(resolver, name));
-          if ([...(byName.get(name) as Set<string>)].every((v) => seen.has(v))) pending.delete(key);
-        } catch (error) {
-          lastError = error;
-        }
-      }),
-    );
-    if (pending.size === 0) {
-      deps.logger.debug('dns: records visible on all resolvers', { ms: deps.clock.now().getTime() - start });
-      return;
-    }
-    const now = deps.clock.now().getTime();
-    const elapsed = now - start;
-    if (elapsed >= options.timeoutMs) {
-      const missing = [...pending].map((k) => k.replace(' ', ' does not show ')).slice(0, 5);
-      throw new PropagationError(
-        `dns: TXT records not visible after ${Math.round(elapsed / 1000)} s: ${missing.join('; ')}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
-        { hint: 'raise dns.propagation.timeout, or check the resolvers and the zone delegation', cause: lastError },
-      );
-    }
-    if (now - lastProgress >= progressEvery) {
-      lastProgress = now;
-      deps.logger.info(
-        `dns: waiting for TXT records to propagate (${Math.round(elapsed / 1000)} s, ${pending.size} pending)`,
-        {
-          pending: [...pending].slice(0, 3),
-        },
-      );
-    }
-    await deps.clock.sleep(Math.min(options.intervalMs, options.timeoutMs - elapsed), deps.signal);
-  }
-}
-
-/** Follows CNAMEs from `name` (up to 8 hops) at one resolver; [] when there is none. */
-export type CnameLookup = (resolver: string | undefined, name: string) => Promise<string[]>;
-
-export function dnsCnameLookup(): CnameLookup {
-  return async (resolver, name) => {
-    const r = new Resolver({ timeout: 2000, tries: 2 });
-    if (resolver) {
-      const { host, port } = splitHostPort(resolver);
-      const ip = isIP(host) ? host : (await lookup(host)).address;
-      r.setServers([isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`]);
-    }
-    try {
-      return (await r.resolveCname(name)).map((n) => n.toLowerCase().replace(/\.$/, ''));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENODATA' || code === 'ENOTFOUND') return [];
-      throw error;
-    }
-  };
+  await poll(
+    () =>
+      Promise.all(
+        [...pending].map(async (key) => {
+          const [resolver, name] = key.split(' ') as [string, string];
+          try {
+            const seen = new Set(await deps.lookup.txt(resolver, name));
+            if ([...(byName.get(name) as Set<string>)].every((v) => seen.has(v))) pending.delete(key);
+          } catch (error) {
+            lastError = error;
+          }
+        }),
+      ),
+    () => (pending.size === 0 ? true : undefined),
+    {
+      clock: deps.clock,
+      timeoutMs: options.timeoutMs,
+      initialDelayMs: options.intervalMs,
+      ...(options.progressEveryMs ? { progressEveryMs: options.progressEveryMs } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      onProgress: (elapsed) =>
+        deps.logger.info(
+          `dns: waiting for TXT records to propagate (${Math.round(elapsed / 1000)} s, ${pending.size} pending)`,
+          { pending: [...pending].slice(0, 3) },
+        ),
+      onTimeout: (elapsed) => {
+        const missing = [...pending].map((k) => k.replace(' ', ' does not show ')).slice(0, 5);
+        return new PropagationError(
+          `dns: TXT records not visible after ${Math.round(elapsed / 1000)} s: ${missing.join('; ')}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+          { hint: 'raise dns.propagation.timeout, or check the resolvers and the zone delegation', cause: lastError },
+        );
+      },
+    },
+  );
+  deps.logger.debug('dns: records visible on all resolvers', { ms: deps.clock.now().getTime() - start });
 }
 
 /**
@@ -141,14 +78,14 @@ export function dnsCnameLookup(): CnameLookup {
 export async function checkAliasDelegation(
   pairs: { from: string; to: string }[],
   resolver: string | undefined,
-  deps: { lookup: CnameLookup; logger: Logger },
+  deps: { lookup: Pick<DnsLookup, 'cname'>; logger: Logger },
 ): Promise<void> {
   for (const { from, to } of pairs) {
     let name = from;
     let ok = false;
     try {
       for (let hop = 0; hop < 8 && !ok; hop++) {
-        const [next] = await deps.lookup(resolver, name);
+        const [next] = await deps.lookup.cname(resolver, name);
         if (!next) break;
         name = next;
         ok = next === to;
@@ -165,4 +102,33 @@ export async function checkAliasDelegation(
       );
     }
   }
+}
+
+/**
+ * The zone's authoritative name servers as "ip:53", for providers that report no change status
+ * and name no servers of their own (PRODUCT §2: with no resolvers configured, the zone's
+ * authoritative servers): the closest enclosing zone with NS records, by the system resolver.
+ */
+export async function authoritativeResolvers(
+  recordName: string,
+  lookup: Pick<DnsLookup, 'ns' | 'addresses'>,
+): Promise<string[]> {
+  const labels = recordName.split('.');
+  for (let i = 0; i < labels.length - 1; i++) {
+    const zone = labels.slice(i).join('.');
+    const servers = await lookup.ns(undefined, zone);
+    if (servers.length === 0) continue;
+    const addresses = new Set<string>();
+    await Promise.all(
+      servers.map(async (ns) => {
+        for (const a of await lookup.addresses(ns).catch(() => [] as string[])) {
+          addresses.add(a.includes(':') ? `[${a}]:53` : `${a}:53`);
+        }
+      }),
+    );
+    if (addresses.size > 0) return [...addresses];
+  }
+  throw new PropagationError(`dns: cannot find the authoritative name servers of ${recordName}`, {
+    hint: 'set dns.propagation.resolvers to resolvers that see the zone',
+  });
 }

@@ -26,7 +26,6 @@ export interface CertificateResult {
   renewAt?: string;
   store?: { type: string; ref: string; version?: string };
   hooks?: HookResult[];
-  warnings?: string[];
   error?: ErrorInfo;
 }
 
@@ -52,7 +51,6 @@ export function runFailed(report: RunReport, failOn: FailOn = 'error'): boolean 
     failed ||
     report.results.some(
       (r) =>
-        (r.warnings?.length ?? 0) > 0 ||
         (r.hooks ?? []).some((h) => h.status !== 'ok') ||
         r.health === 'warning' ||
         r.health === 'critical' ||

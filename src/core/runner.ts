@@ -1,30 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import type { AdapterFactory } from '../ports/adapter.js';
 import type { Clock } from '../ports/clock.js';
-import type { DnsProvider, TxtRecord } from '../ports/dns.js';
+import type { CertificateConfig, Config } from '../ports/config.js';
+import type { TxtRecord } from '../ports/dns.js';
 import { CertkeeperError, StoreError, toErrorInfo } from '../ports/errors.js';
-import type { CertificateExporter } from '../ports/exporter.js';
-import type { DeployHook, EventType } from '../ports/hooks.js';
+import type { EventType } from '../ports/hooks.js';
 import type { Logger } from '../ports/logger.js';
-import type { AccountStore, CertificateStore, IssuedBy, Lease, StoredCertificate } from '../ports/store.js';
+import { retry } from '../ports/retry.js';
+import type { CertificateStore, IssuedBy, Lease, StoredCertificate } from '../ports/store.js';
 import type { AcmeSession } from './acme.js';
 import { parseCertificate } from './certinfo.js';
-import type { CertificateConfig, Config } from './config.js';
 import { buildEvent } from './events.js';
-import { runHooks as runHooksInOrder } from './hooks.js';
+import { runHooks } from './hooks.js';
 import type { issueCertificate } from './issue.js';
 import { type CurrentState, type Decision, daysLeft, decide, renewalTime } from './plan.js';
-import { dnsTxtLookup, type TxtLookup } from './propagation.js';
 import { type CertificateResult, type HookResult, type RunReport, summarize } from './results.js';
-
-/** Builds the adapters a certificate's config names. Lazy so that a no-op run loads no cloud SDK it doesn't use. */
-export interface AdapterFactory {
-  store(cert: CertificateConfig): Promise<CertificateStore>;
-  dns(cert: CertificateConfig): Promise<DnsProvider>;
-  /** The ACME account lives in the first certificate's store kind (PRODUCT §2). */
-  accountStore(): Promise<AccountStore>;
-  exporters(cert: CertificateConfig): Promise<CertificateExporter[]>;
-  hooks(cert: CertificateConfig): Promise<DeployHook[]>;
-}
 
 export interface RunOptions {
   dryRun?: boolean;
@@ -41,7 +31,6 @@ export interface RunDeps {
   adapters: AdapterFactory;
   clock: Clock;
   logger: Logger;
-  lookup?: TxtLookup;
   /** For tests: override the ACME waits. */
   acmeTimeoutMs?: number;
 }
@@ -81,13 +70,13 @@ function currentState(read: Awaited<ReturnType<CertificateStore['read']>>): {
   }
 }
 
-const STORE_RETRY_DELAYS = [500, 2000, 5000];
+const STORE_RETRY_DELAYS = [500, 2000, 5000] as const;
+const STORE_WRITE_TRIES = STORE_RETRY_DELAYS.length + 1;
 
 /** One run over the configured certificates (PRODUCT §1). One certificate's failure never stops the others. */
 export async function run(config: Config, options: RunOptions, deps: RunDeps): Promise<RunReport> {
   const { clock, logger } = deps;
   const started = clock.now();
-  const lookup = deps.lookup ?? dnsTxtLookup();
   const only = options.only?.length ? new Set(options.only) : undefined;
   const certs = config.certificates.filter((c) => !only || only.has(c.id));
 
@@ -103,7 +92,7 @@ export async function run(config: Config, options: RunOptions, deps: RunDeps): P
   const owner = `${options.issuedBy.via}:${options.issuedBy.runId}:${randomUUID().slice(0, 8)}`;
 
   const results = await mapLimit(certs, config.concurrency, (cert) =>
-    processCertificate(cert, { config, options, deps, lookup, acmeSession, owner }),
+    processCertificate(cert, { config, options, deps, acmeSession, owner }),
   );
 
   const finished = clock.now();
@@ -122,16 +111,17 @@ export async function run(config: Config, options: RunOptions, deps: RunDeps): P
   };
 }
 
-interface Ctx {
+/** What every certificate of one run shares. */
+interface RunContext {
   config: Config;
   options: RunOptions;
   deps: RunDeps;
-  lookup: TxtLookup;
   acmeSession: () => Promise<AcmeSession>;
+  /** This run's lease owner name. */
   owner: string;
 }
 
-async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<CertificateResult> {
+async function processCertificate(cert: CertificateConfig, ctx: RunContext): Promise<CertificateResult> {
   const { clock } = ctx.deps;
   const logger = ctx.deps.logger.child({ certificate: cert.id });
   const t0 = clock.now().getTime();
@@ -170,7 +160,7 @@ async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<Ce
       logger.debug(`${cert.id}: ${decision.reason}`);
       const result = notDue('skipped', decision.reason);
       if ((decision.health === 'warning' || decision.health === 'critical') && !ctx.options.dryRun) {
-        result.hooks = await runHooks(cert, 'certificate.expiring', result, stored, undefined, ctx, logger);
+        result.hooks = await notifyHooks(cert, 'certificate.expiring', result, stored, undefined, ctx, logger);
       }
       return result;
     }
@@ -220,7 +210,7 @@ async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<Ce
       ).toISOString(),
     };
     logger.info(`${cert.id}: renewed, serial ${info.serialNumber}, valid until ${info.notAfter}`);
-    result.hooks = await runHooks(cert, 'certificate.renewed', result, stored, outcome.written, ctx, logger);
+    result.hooks = await notifyHooks(cert, 'certificate.renewed', result, stored, outcome.written, ctx, logger);
     if (result.hooks.length === 0) delete result.hooks;
     result.durationMs = elapsed();
     return result;
@@ -244,7 +234,7 @@ async function processCertificate(cert: CertificateConfig, ctx: Ctx): Promise<Ce
       error: info,
       ...(store ? { store: { type: store.type, ref: store.ref } } : {}),
     };
-    const hooks = await runHooks(cert, 'certificate.renewal_failed', result, stored, undefined, ctx, logger).catch(
+    const hooks = await notifyHooks(cert, 'certificate.renewal_failed', result, stored, undefined, ctx, logger).catch(
       () => [],
     );
     if (hooks.length) result.hooks = hooks;
@@ -267,7 +257,7 @@ async function renewUnderLease(
   cert: CertificateConfig,
   store: CertificateStore,
   previous: StoredCertificate | undefined,
-  ctx: Ctx,
+  ctx: RunContext,
   logger: Logger,
 ): Promise<RenewOutcome> {
   const { clock } = ctx.deps;
@@ -308,8 +298,8 @@ async function renewUnderLease(
         provider,
         clock,
         logger,
-        lookup: ctx.lookup,
-        recordRecords: (records: TxtRecord[]) => lease.update(records, ttl),
+        lookup: ctx.deps.adapters.lookup,
+        saveLeaseRecords: (records: TxtRecord[]) => lease.update(records, ttl),
         ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
         ...(ctx.deps.acmeTimeoutMs ? { acmeTimeoutMs: ctx.deps.acmeTimeoutMs } : {}),
       },
@@ -389,19 +379,19 @@ async function writeWithRetries(
   logger: Logger,
   signal?: AbortSignal,
 ) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await store.write(record, signal);
-    } catch (error) {
-      if (attempt >= STORE_RETRY_DELAYS.length) {
-        if (error instanceof CertkeeperError) throw error;
-        throw new StoreError(`${store.type}: writing the new certificate failed: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-      logger.warn(`${record.id}: store write failed, retrying: ${(error as Error).message}`);
-      await clock.sleep(STORE_RETRY_DELAYS[attempt] as number);
-    }
+  try {
+    return await retry(() => store.write(record, signal), {
+      clock,
+      tries: STORE_WRITE_TRIES,
+      backoff: STORE_RETRY_DELAYS,
+      retryable: () => true,
+      onRetry: (error) => logger.warn(`${record.id}: store write failed, retrying: ${(error as Error).message}`),
+    });
+  } catch (error) {
+    if (error instanceof CertkeeperError) throw error;
+    throw new StoreError(`${store.type}: writing the new certificate failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -422,13 +412,14 @@ function keepExtended(lease: Lease, ttlMs: number, clock: Clock, logger: Logger)
   return () => controller.abort();
 }
 
-async function runHooks(
+/** Builds the event for this result and runs the certificate's hooks that selected it. */
+async function notifyHooks(
   cert: CertificateConfig,
   type: EventType,
   result: CertificateResult,
   previous: StoredCertificate | undefined,
   written: StoredCertificate | undefined,
-  ctx: Ctx,
+  ctx: RunContext,
   logger: Logger,
 ): Promise<HookResult[]> {
   const hooks = await ctx.deps.adapters.hooks(cert);
@@ -457,7 +448,7 @@ async function runHooks(
         privateKey: written.privateKey,
       }
     : undefined;
-  return runHooksInOrder(hooks, event, pems ? { pems } : {}, {
+  return runHooks(hooks, event, pems ? { pems } : {}, {
     logger,
     ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
   });

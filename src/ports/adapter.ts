@@ -24,7 +24,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** One IAM policy statement (AWS adapters). */
 export interface IamStatement {
   Sid?: string;
-  Effect: 'Allow';
+  Effect: 'Allow' | 'Deny';
   Action: string[];
   Resource: string | string[];
   Condition?: Record<string, Record<string, string | string[]>>;
@@ -43,6 +43,8 @@ export interface PermissionContext {
   certificate: Pick<CertificateConfig, 'id' | 'domains'>;
   /** Record names the DNS provider writes for this certificate (`_acme-challenge.<d>`, alias applied). */
   challengeNames: string[];
+  /** The ACME directory (the account store keeps one account per directory). */
+  directoryUrl: string;
   /** Look resources up (e.g. hosted zones) when the config leaves them to discovery; absent: offline. */
   discover?: boolean;
   ctx?: AdapterContext;
@@ -84,6 +86,12 @@ interface DescriptorBase<S extends z.ZodRawShape> {
   /** Where it can run (default: everywhere). A config naming it elsewhere fails when it loads. */
   readonly entryPoints?: readonly EntryPoint[];
   /**
+   * Option paths the Action's one-certificate shortcut fills from environment variables, as
+   * `${env:NAME}` references (e.g. `{ apiToken: 'CLOUDFLARE_API_TOKEN' }`), so `dns-provider: <name>`
+   * works with credentials set as job environment.
+   */
+  readonly shortcutEnv?: Readonly<Record<string, string>>;
+  /**
    * Cross-field checks on parsed options (and the environment, e.g. a token that may come from
    * `CLOUDFLARE_API_TOKEN`); issue paths are relative to the adapter's object. Pure, no network.
    */
@@ -124,6 +132,15 @@ export interface HookDescriptor<S extends z.ZodRawShape = z.ZodRawShape> extends
 
 export type AnyDescriptor = DnsDescriptor | StoreDescriptor | ExportDescriptor | HookDescriptor;
 
+/** A well-known ACME CA: its alias in `acme.directory` and what certkeeper assumes about it. */
+export interface CaDescriptor {
+  /** The alias, e.g. `letsencrypt-staging`. */
+  readonly name: string;
+  readonly directoryUrl: string;
+  /** The CA's new-order limit per account, applied as the default `acme.orderBudget`. */
+  readonly orderBudget?: { orders: number; perMs: number };
+}
+
 /** The registry: one array per kind. `defaultStore` is the store used when a certificate names none. */
 export interface AdapterRegistry {
   dns: readonly DnsDescriptor[];
@@ -131,6 +148,7 @@ export interface AdapterRegistry {
   export: readonly ExportDescriptor[];
   hook: readonly HookDescriptor[];
   defaultStore: string;
+  cas: readonly CaDescriptor[];
 }
 
 /** Builds the adapters a certificate's config names. Lazy, so a no-op run loads no SDK it doesn't use. */

@@ -1,3 +1,5 @@
+import { HookError } from './errors.js';
+
 export type EventType = 'certificate.renewed' | 'certificate.renewal_failed' | 'certificate.expiring';
 
 export interface CertificateEvent {
@@ -32,4 +34,54 @@ export interface HookOutcome {
   /** `warning` e.g. for verify-endpoint "renewed but not served". */
   status: 'ok' | 'warning';
   message?: string;
+}
+
+/** Which `on:` selector of a hook receives an event type (PRODUCT §2 Hooks). */
+export const EVENT_KIND: Record<EventType, 'renewed' | 'failed' | 'warning'> = {
+  'certificate.renewed': 'renewed',
+  'certificate.renewal_failed': 'failed',
+  'certificate.expiring': 'warning',
+};
+
+const MARKER = 'PRIVATE KEY';
+
+/**
+ * Throws when any string (or key) inside `value` contains "PRIVATE KEY". Called on every event
+ * before it leaves the process: a PEM pasted into an error message (an SDK echoing a request, a
+ * user's mistake in config) must stop here rather than reach a webhook receiver or a log.
+ * The error names where it was found, never the value.
+ */
+export function assertNoKeyMaterial(value: unknown, label = 'event'): void {
+  const where = findKeyMaterial(value, '', new Set());
+  if (where !== undefined) {
+    throw new HookError(`${label}: refusing to send private key material (found at ${where || 'top level'})`, {
+      hint: 'events carry public data only; this is a bug — please report it without the value',
+    });
+  }
+}
+
+function findKeyMaterial(value: unknown, path: string, seen: Set<object>): string | undefined {
+  if (typeof value === 'string') return value.toUpperCase().includes(MARKER) ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (seen.has(value)) return undefined;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = findKeyMaterial(value[i], `${path}[${i}]`, seen);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+  if (ArrayBuffer.isView(value)) {
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1').includes(MARKER)
+      ? path
+      : undefined;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = path ? `${path}.${key}` : key;
+    if (key.toUpperCase().includes(MARKER)) return childPath;
+    const hit = findKeyMaterial(child, childPath, seen);
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
 }

@@ -98,6 +98,7 @@ describe('issuance against Pebble (DNS-01 via challtestsrv, file store)', () => 
       {
         dns: (real): DnsProvider => ({
           name: real.name,
+          defaultResolvers: async () => [],
           present: (records) => {
             const wrong = records.map((r) => ({ ...r, value: `wrong-${r.value.slice(6)}` }));
             written.push(...wrong.map((w) => w.value));

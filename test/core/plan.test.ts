@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CertificateInfo } from '../../src/core/certinfo.js';
-import { parseRenewBefore } from '../../src/core/config.js';
+import { parseRenewBefore } from '../../src/core/config/parse.js';
 import { type CurrentState, computeHealth, daysLeft, decide, renewalTime } from '../../src/core/plan.js';
 
 const DAY = 86_400_000;
@@ -9,6 +9,8 @@ const renewal = (renewBefore: string) => ({
   renewBefore: parseRenewBefore(renewBefore),
   warnBeforeMs: 14 * DAY,
   criticalBeforeMs: 7 * DAY,
+  ari: true,
+  failureBackoffMs: [60_000],
 });
 
 function found(opts: {

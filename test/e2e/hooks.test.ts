@@ -11,9 +11,9 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunReport } from '../../src/core/results.js';
 import type { CertificateEvent } from '../../src/ports/hooks.js';
-import { makeCert, type RecordedRequest, startHttpServer, type TestCert, type TestServer } from '../hooks/helpers.js';
 import { captureLog, localConfig, runLocal, tempDir, uniqueZone } from '../support/certkeeper.js';
 import { busWithQueue } from '../support/eventbridge-queue.js';
+import { makeCert, type RecordedRequest, startHttpServer, type TestCert, type TestServer } from '../support/hooks.js';
 import { getStack } from '../support/stack.js';
 
 const stack = getStack();

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config.js';
 import type { RunReport } from '../../src/core/results.js';
-import type { AdapterFactory } from '../../src/core/runner.js';
 import { idFromDomain, readInputs, shortcutConfig, shortcutIssues } from '../../src/entrypoints/action/inputs.js';
 import { configSecrets, lineMasker, maskingAdapters } from '../../src/entrypoints/action/masking.js';
 import { annotations, daysBar, escapeHtml, summaryTable } from '../../src/entrypoints/action/summary.js';
+import { parseConfig } from '../../src/entrypoints/config.js';
 import { loadLambdaConfig } from '../../src/entrypoints/lambda/config.js';
 import { parseEvent } from '../../src/entrypoints/lambda/event.js';
+import type { AdapterFactory } from '../../src/ports/adapter.js';
 import type { ConfigError } from '../../src/ports/errors.js';
 import type { CertificateStore, StoredCertificate } from '../../src/ports/store.js';
 
@@ -161,7 +161,7 @@ describe('action: summary', () => {
         health: 'warning',
         daysLeft: 10,
         durationMs: 1,
-        warnings: ['renewed but not served'],
+        hooks: [{ type: 'verify-endpoint', status: 'warning', message: 'renewed but not served' }],
       },
     ],
     startedAt: '',
@@ -185,7 +185,7 @@ describe('action: summary', () => {
     const list = annotations(report).map((a) => `${a.level} ${a.title}: ${a.message}`);
     expect(list).toEqual([
       'error certkeeper: b<x>: [dns-provider] route53: <denied> (hint: check the role)',
-      'warning certkeeper: c: renewed but not served',
+      'warning certkeeper: c: hook verify-endpoint warning: renewed but not served',
       'warning certkeeper: c: certificate health is warning (10 days left): not due',
     ]);
   });

@@ -1,12 +1,14 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consoleLogger } from '../../src/adapters/console-logger.js';
+import { consoleLogger } from '../../src/adapters/logging/console.js';
 import { createAdapters } from '../../src/adapters/registry.js';
-import { type Config, parseConfig } from '../../src/core/config.js';
 import type { RunReport } from '../../src/core/results.js';
-import { type AdapterFactory, run } from '../../src/core/runner.js';
+import { run } from '../../src/core/runner.js';
+import { parseConfig } from '../../src/entrypoints/config.js';
+import type { AdapterFactory } from '../../src/ports/adapter.js';
 import { type Clock, systemClock } from '../../src/ports/clock.js';
+import type { Config } from '../../src/ports/config.js';
 import type { DnsProvider } from '../../src/ports/dns.js';
 import type { Logger } from '../../src/ports/logger.js';
 import { registerSecret, scanForSecrets } from './secrets-guard.js';

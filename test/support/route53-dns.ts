@@ -5,7 +5,7 @@ import {
   type ResourceRecordSet,
   Route53Client,
 } from '@aws-sdk/client-route-53';
-import { txtCharacterStrings } from '../../src/adapters/dns/route53/index.js';
+import { txtCharacterStrings } from '../../src/adapters/dns/route53/txt.js';
 import { normName as norm, startZoneDns, type ZoneRecord, type ZoneSnapshot } from './zone-dns.js';
 
 /**

@@ -1,6 +1,8 @@
 import { ACMClient } from '@aws-sdk/client-acm';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { type Clock, systemClock } from '../../ports/clock.js';
 
@@ -24,7 +26,7 @@ export type AwsCredentialIdentityProvider = () => Promise<AwsCredentialIdentity>
  * - region: the config's, else the SDK's default chain.
  */
 
-export type AwsService = 'route53' | 'secretsmanager' | 'acm' | 'sts';
+export type AwsService = 'route53' | 'secretsmanager' | 'acm' | 'sts' | 'events' | 'ssm';
 
 /** One AWS API call, as IAM sees it: `service:operation` plus the request input. */
 export interface AwsCall {
@@ -47,6 +49,8 @@ export interface AwsClientFactory {
   route53(access: AwsAccess): Route53Client;
   secretsManager(access: AwsAccess): SecretsManagerClient;
   acm(access: AwsAccess): ACMClient;
+  eventBridge(access: AwsAccess): EventBridgeClient;
+  ssm(access: AwsAccess): SSMClient;
 }
 
 export interface AwsClientFactoryOptions {
@@ -59,11 +63,11 @@ export interface AwsClientFactoryOptions {
   stsClient?: (region: string | undefined) => STSClient;
 }
 
-type AnyClient = Route53Client | SecretsManagerClient | ACMClient | STSClient;
+type AnyClient = Route53Client | SecretsManagerClient | ACMClient | STSClient | EventBridgeClient | SSMClient;
 
 /** Adds the `onCall` observer to a client (also usable on clients built elsewhere). */
 export function observeCalls(client: AnyClient, service: AwsService, onCall: AwsCallObserver): void {
-  // biome-ignore lint/suspicious/noExplicitAny: the four clients' stacks differ only in their input/output unions.
+  // biome-ignore lint/suspicious/noExplicitAny: the clients' stacks differ only in their input/output unions.
   (client.middlewareStack as any).add(
     (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) =>
       async (args: { input: unknown }) => {
@@ -206,6 +210,8 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): A
       }),
     secretsManager: (access) => get('secretsmanager', access, (c) => new SecretsManagerClient(c)),
     acm: (access) => get('acm', access, (c) => new ACMClient(c)),
+    eventBridge: (access) => get('events', access, (c) => new EventBridgeClient(c)),
+    ssm: (access) => get('ssm', access, (c) => new SSMClient(c)),
   };
 }
 
@@ -215,39 +221,4 @@ let shared: AwsClientFactory | undefined;
 export function defaultAwsClientFactory(): AwsClientFactory {
   shared ??= createAwsClientFactory();
   return shared;
-}
-
-/** The error's AWS name (`Throttling`, `ResourceNotFoundException`, …), or ''. */
-export function awsErrorName(error: unknown): string {
-  const e = error as { name?: unknown; Code?: unknown; code?: unknown } | null;
-  if (!e) return '';
-  if (typeof e.Code === 'string') return e.Code;
-  if (typeof e.name === 'string') return e.name;
-  return typeof e.code === 'string' ? e.code : '';
-}
-
-/** HTTP status of an SDK error, when it has one. */
-export function awsStatus(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-}
-
-/** A short, key-free description of an SDK error for messages: `Name: message`. */
-export function describeAwsError(error: unknown): string {
-  const name = awsErrorName(error) || 'Error';
-  const message = error instanceof Error ? error.message : String(error);
-  return message && message !== name ? `${name}: ${message}` : name;
-}
-
-/** A hint for errors the user fixes in IAM or credentials rather than by retrying. */
-export function awsHint(error: unknown): string | undefined {
-  const name = awsErrorName(error);
-  if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name)) {
-    return 'the AWS credentials lack a permission; compare with workflows-examples/iam-policy.json';
-  }
-  if (
-    /ExpiredToken|InvalidClientTokenId|UnrecognizedClient|SignatureDoesNotMatch|CredentialsProviderError/i.test(name)
-  ) {
-    return 'no valid AWS credentials: check the credentials chain (OIDC role, env, profile) and roleArn';
-  }
-  return undefined;
 }

@@ -1,13 +1,14 @@
 import { stat } from 'node:fs/promises';
 import * as core from '@actions/core';
-import { actionsLogger } from '../../adapters/actions-logger.js';
+import { actionsLogger } from '../../adapters/logging/actions.js';
 import { createAdapters } from '../../adapters/registry.js';
-import { type Config, loadConfigFile, parseConfig } from '../../core/config.js';
 import { type RunReport, runFailed } from '../../core/results.js';
 import { run as runCertificates } from '../../core/runner.js';
 import { systemClock } from '../../ports/clock.js';
+import type { Config } from '../../ports/config.js';
 import { ConfigError } from '../../ports/errors.js';
 import type { IssuedBy } from '../../ports/store.js';
+import { loadConfigFile, parseConfig } from '../config.js';
 import { abortOnSignals } from '../shutdown.js';
 import { type ActionInputs, readInputs, SHORTCUT_ONLY_INPUTS, shortcutConfig, shortcutIssues } from './inputs.js';
 import { configSecrets, lineMasker, maskingAdapters } from './masking.js';
@@ -87,7 +88,7 @@ async function loadConfig(inputs: ActionInputs, env: Record<string, string | und
         title: 'certkeeper: one-certificate inputs ignored',
       });
     }
-    return loadConfigFile(inputs.config, { env });
+    return loadConfigFile(inputs.config, { env, entry: 'github-action' });
   }
   if (inputs.shortcut.domains.length === 0) {
     throw new ConfigError([
@@ -98,7 +99,7 @@ async function loadConfig(inputs: ActionInputs, env: Record<string, string | und
     ]);
   }
   try {
-    return parseConfig(shortcutConfig(inputs.shortcut), { env });
+    return parseConfig(shortcutConfig(inputs.shortcut), { env, entry: 'github-action' });
   } catch (error) {
     throw error instanceof ConfigError ? shortcutIssues(error) : error;
   }

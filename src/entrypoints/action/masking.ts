@@ -1,5 +1,6 @@
-import type { Config } from '../../core/config.js';
-import type { AdapterFactory } from '../../core/runner.js';
+import { registry as defaultRegistry } from '../../adapters/registry.js';
+import type { AdapterFactory, AdapterRegistry, AnyDescriptor } from '../../ports/adapter.js';
+import type { Config } from '../../ports/config.js';
 import type { AccountStore, CertificateStore, ReadResult, StoredCertificate } from '../../ports/store.js';
 
 export type Mask = (secret: string) => void;
@@ -76,22 +77,49 @@ function intercept<T extends object>(target: T, overrides: Partial<T>): T {
 }
 
 /**
- * Credentials the config carries (substituted from `${env:…}` or written inline): the EAB HMAC
- * key, webhook signing secrets and GitHub tokens. The runner masks `secrets.*` it passes in, but
- * not a value that reached the environment some other way.
+ * Credentials the config carries (substituted from `${env:…}` or written inline) and those the
+ * adapters read from the environment, as their descriptors declare them (`secrets`,
+ * `secretEnv`): a new adapter's token is masked without touching this file. The runner masks
+ * `secrets.*` it passes in, but not a value that reached the environment some other way.
  */
-export function configSecrets(config: Config, env: Record<string, string | undefined>): string[] {
-  const out: string[] = [];
-  if (config.acme.eab?.hmacKey) out.push(config.acme.eab.hmacKey);
-  for (const cert of config.certificates) {
-    for (const hook of cert.hooks) {
-      if (hook.type === 'webhook' && hook.secret) out.push(hook.secret);
-      if (hook.type === 'github-dispatch') {
-        // The hook's default token: the workflow's, as the github-dispatch adapter finds it.
-        const token = hook.token ?? env.GITHUB_TOKEN ?? env['INPUT_GITHUB-TOKEN'];
-        if (token) out.push(token);
-      }
+export function configSecrets(
+  config: Config,
+  env: Record<string, string | undefined>,
+  registry: AdapterRegistry = defaultRegistry,
+): string[] {
+  const out = new Set<string>();
+  if (config.acme.eab?.hmacKey) out.add(config.acme.eab.hmacKey);
+  const collect = (d: AnyDescriptor | undefined, options: Record<string, unknown>) => {
+    if (!d) return;
+    for (const path of d.secrets) {
+      let v: unknown = options;
+      for (const key of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[key];
+      if (typeof v === 'string' && v) out.add(v);
     }
+    for (const name of d.secretEnv ?? []) {
+      const v = env[name];
+      if (v) out.add(v);
+    }
+  };
+  for (const cert of config.certificates) {
+    collect(
+      registry.dns.find((d) => d.name === cert.dns.provider),
+      cert.dns,
+    );
+    collect(
+      registry.store.find((d) => d.name === cert.store.type),
+      cert.store,
+    );
+    for (const e of cert.exports)
+      collect(
+        registry.export.find((d) => d.name === e.type),
+        e,
+      );
+    for (const h of cert.hooks)
+      collect(
+        registry.hook.find((d) => d.name === h.type),
+        h,
+      );
   }
-  return out;
+  return [...out];
 }

@@ -87,7 +87,7 @@ export interface Annotation {
 
 /**
  * What deserves an annotation on the run page: failures, and everything fail-on: warning would
- * fail on (result warnings, hooks that did not succeed, certificates running out of time).
+ * fail on (hooks that did not succeed, certificates running out of time).
  */
 export function annotations(report: RunReport): Annotation[] {
   const out: Annotation[] = [];
@@ -100,7 +100,6 @@ export function annotations(report: RunReport): Annotation[] {
         message: `[${r.error.class}] ${r.error.message}${r.error.hint ? ` (hint: ${r.error.hint})` : ''}`,
       });
     }
-    for (const w of r.warnings ?? []) out.push({ level: 'warning', title, message: w });
     for (const h of r.hooks ?? []) {
       if (h.status !== 'ok') {
         out.push({

@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { splitPemChain } from '../../core/certinfo.js';
-import { parseConfigText } from '../../core/config.js';
 import { ensurePebbleInstalled, startPebbleStack } from '../../devstack/pebble.js';
+import { parseConfigText } from '../config.js';
 import type { CliIo } from './main.js';
 import { runAndReport } from './main.js';
 
@@ -40,7 +40,7 @@ export async function demo(opts: { io: CliIo; json: boolean; verbose: boolean })
       CERTKEEPER_DEMO_RESOLVER: stack.dnsResolver,
     };
     const path = findDemoConfig();
-    const config = parseConfigText(await readFile(path, 'utf8'), { env, source: path });
+    const config = parseConfigText(await readFile(path, 'utf8'), { env, source: path, entry: 'cli' });
     const common = {
       io: { ...io, env },
       dryRun: false,
@@ -57,7 +57,7 @@ export async function demo(opts: { io: CliIo; json: boolean; verbose: boolean })
     const root = new X509Certificate(await stack.rootPem());
     for (const cert of config.certificates) {
       if (cert.store.type !== 'file') continue;
-      const dir = resolve(cert.store.dir, cert.id);
+      const dir = resolve(String(cert.store.dir), cert.id);
       const chain = splitPemChain(await readFile(join(dir, 'fullchain.pem'), 'utf8')).map(
         (p) => new X509Certificate(p),
       );

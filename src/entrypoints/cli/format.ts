@@ -33,7 +33,6 @@ export function formatTable(report: RunReport): string {
     if (r.error?.hint) out.push(`  ${r.id}: hint: ${r.error.hint}`);
     for (const h of r.hooks ?? [])
       if (h.status !== 'ok') out.push(`  ${r.id}: hook ${h.type} ${h.status}: ${h.message ?? ''}`);
-    for (const w of r.warnings ?? []) out.push(`  ${r.id}: warning: ${w}`);
   }
   const s = report.summary;
   out.push(

@@ -1,12 +1,13 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { consoleLogger } from '../../adapters/console-logger.js';
+import { consoleLogger } from '../../adapters/logging/console.js';
 import { createAdapters } from '../../adapters/registry.js';
-import { type Config, configJsonSchema, loadConfigFile } from '../../core/config.js';
 import { type FailOn, runFailed } from '../../core/results.js';
 import { run } from '../../core/runner.js';
 import { systemClock } from '../../ports/clock.js';
+import type { Config } from '../../ports/config.js';
 import { ConfigError } from '../../ports/errors.js';
+import { configJsonSchema, loadConfigFile } from '../config.js';
 import { abortOnSignals } from '../shutdown.js';
 import { formatTable } from './format.js';
 
@@ -131,7 +132,7 @@ function parse(argv: string[]) {
 
 async function load(path: string, io: CliIo): Promise<Config | undefined> {
   try {
-    return await loadConfigFile(path, { env: io.env });
+    return await loadConfigFile(path, { env: io.env, entry: 'cli' });
   } catch (error) {
     if (error instanceof ConfigError) {
       io.stderr(

@@ -1,5 +1,6 @@
-import { type Config, loadConfigFile, parseConfigText } from '../../core/config.js';
+import type { Config } from '../../ports/config.js';
 import { ConfigError } from '../../ports/errors.js';
+import { loadConfigFile, parseConfigText } from '../config.js';
 
 const SOURCES = ['CERTKEEPER_CONFIG', 'CERTKEEPER_CONFIG_FILE', 'CERTKEEPER_CONFIG_SSM_PARAMETER'] as const;
 
@@ -26,15 +27,15 @@ export async function loadLambdaConfig(deps: ConfigDeps): Promise<Config> {
   const value = (env[source] as string).trim();
   switch (source) {
     case 'CERTKEEPER_CONFIG':
-      return parseConfigText(value, { env, source });
+      return parseConfigText(value, { env, source, entry: 'lambda' });
     case 'CERTKEEPER_CONFIG_FILE':
-      return loadConfigFile(value, { env });
+      return loadConfigFile(value, { env, entry: 'lambda' });
     case 'CERTKEEPER_CONFIG_SSM_PARAMETER': {
       const read =
         deps.readParameter ??
         (async (name: string, src: string) =>
-          (await import('../../adapters/ssm-parameter.js')).readSsmParameter(name, { source: src }));
-      return parseConfigText(await read(value, source), { env, source: `${source} (${value})` });
+          (await import('../../adapters/ssm/parameter.js')).readSsmParameter(name, { source: src }));
+      return parseConfigText(await read(value, source), { env, source: `${source} (${value})`, entry: 'lambda' });
     }
   }
 }

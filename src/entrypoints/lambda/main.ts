@@ -1,6 +1,6 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { powertoolsLogger } from '../../adapters/powertools-logger.js';
+import { powertoolsLogger } from '../../adapters/logging/powertools.js';
 import { createAdapters } from '../../adapters/registry.js';
 import { type RunReport, runFailed } from '../../core/results.js';
 import { run } from '../../core/runner.js';
@@ -112,11 +112,10 @@ export async function handler(event: unknown, context: LambdaContext): Promise<R
   }
 
   for (const r of report.results) {
-    const { hooks, warnings, error, ...rest } = r;
+    const { hooks, error, ...rest } = r;
     const fields = {
       result: rest,
       ...(hooks ? { hooks } : {}),
-      ...(warnings ? { warnings } : {}),
       ...(error ? { error } : {}),
     };
     if (r.status === 'failed') logger.error(`${r.id}: ${r.status}`, fields);

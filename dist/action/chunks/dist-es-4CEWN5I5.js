@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{a,b,c,d,e,f,g}from"./chunk-2YAAMYCW.js";import"./chunk-5ZMNCVJM.js";import"./chunk-RHDRXYJT.js";import"./chunk-NMDTKYRA.js";import"./chunk-BFHPYQZG.js";export{f as ENV_ACCOUNT_ID,e as ENV_CREDENTIAL_SCOPE,d as ENV_EXPIRATION,a as ENV_KEY,b as ENV_SECRET,c as ENV_SESSION,g as fromEnv};

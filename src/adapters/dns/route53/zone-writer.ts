@@ -1,0 +1,349 @@
+import {
+  type Change,
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
+import type { Clock } from '../../../ports/clock.js';
+import type { TxtRecord } from '../../../ports/dns.js';
+import { DnsProviderError, PropagationError } from '../../../ports/errors.js';
+import type { Logger } from '../../../ports/logger.js';
+import { poll, retry } from '../../../ports/retry.js';
+import { awsErrorName, awsHint, describeAwsError, isAwsThrottling, isRetryableAwsError } from '../../aws/errors.js';
+import { type RateLimiter, ROUTE53_REQUESTS_PER_SECOND } from './rate-limiter.js';
+import { normalizeName, parseTxt, quoteTxt } from './txt.js';
+
+/** Throttling/PriorRequestNotComplete retries: tries, first delay, cap (FACTS: the SDK's 3 are too few). */
+const MAX_TRIES = 8;
+const BASE_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 20_000;
+/** Re-reads after a compare-and-swap conflict before giving up. */
+const MAX_CONFLICT_ROUNDS = 6;
+/** Names per coalesced batch: keeps a batch far below 1000 records / 32,000 characters. */
+const MAX_NAMES_PER_BATCH = 100;
+
+export interface Zone {
+  id: string;
+  name: string;
+  private: boolean;
+}
+
+interface TxtValue {
+  /** As Route 53 stores it (quoted); reused verbatim in DELETEs, which must match exactly. */
+  raw: string;
+  text: string;
+}
+
+interface RecordSet {
+  ttl: number;
+  values: TxtValue[];
+}
+
+export interface OpContext {
+  logger: Logger;
+  clock: Clock;
+  limiter: RateLimiter;
+  random: () => number;
+  ttl: number;
+  changeTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+interface Op {
+  kind: 'present' | 'cleanup';
+  records: TxtRecord[];
+  ctx: OpContext;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  /** Removes the op's abort listener once it settles (one listener per op would pile up on the run's signal). */
+  settle(): void;
+}
+
+/** The batch lost a race with another writer: read again and retry. */
+function isConflict(error: unknown): boolean {
+  return (
+    awsErrorName(error) === 'InvalidChangeBatch' &&
+    /not found|already exists|do(es)? not match/i.test(error instanceof Error ? error.message : String(error))
+  );
+}
+
+/** One Route 53 call under the account's pace, retried on throttling and transient errors as the SDK classifies them. */
+export function withRetry<T>(ctx: OpContext, what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return retry(fn, {
+    clock: ctx.clock,
+    tries: MAX_TRIES,
+    backoff: { baseMs: BASE_DELAY_MS, maxMs: MAX_DELAY_MS, jitter: 'equal' },
+    random: ctx.random,
+    ...(signal ? { signal } : {}),
+    before: () => ctx.limiter.acquire(ctx.clock, signal),
+    retryable: (error) => isRetryableAwsError(error),
+    onRetry: (error, attempt) => {
+      if (isAwsThrottling(error) && /^Throttl/.test(awsErrorName(error)) && !ctx.limiter.pacing) {
+        ctx.limiter.throttled();
+        ctx.logger.info(`route53: throttled; pacing calls at ${ROUTE53_REQUESTS_PER_SECOND}/s for the rest of the run`);
+      }
+      ctx.logger.debug(`route53: ${what}: ${awsErrorName(error) || 'transient error'}, retrying`, { attempt });
+    },
+  }).catch((error: unknown) => {
+    if (error instanceof DnsProviderError || (error as Error)?.name === 'AbortError') throw error;
+    const tried = isRetryableAwsError(error) ? ` after ${MAX_TRIES} tries` : '';
+    throw new DnsProviderError(`route53: ${what} failed${tried}: ${describeAwsError(error)}`, {
+      cause: error,
+      ...(awsHint(error) ? { hint: awsHint(error) as string } : {}),
+    });
+  });
+}
+
+function sleepJittered(ctx: OpContext): Promise<void> {
+  return ctx.clock.sleep(Math.round(BASE_DELAY_MS / 2 + ctx.random() * (BASE_DELAY_MS / 2)));
+}
+
+/** Serializes and coalesces the writes to one zone. */
+export class ZoneWriter {
+  private readonly queue: Op[] = [];
+  private running = false;
+  /**
+   * A cleanup change not yet known INSYNC. Nobody needs to wait for a removal to reach every
+   * name server (Route 53 applies an accepted change), so cleanup returns at once; only the next
+   * write to this zone waits for it, as Route 53 wants (else PriorRequestNotComplete).
+   */
+  private unsynced: { id: string; ctx: OpContext } | undefined;
+
+  constructor(
+    private readonly client: Route53Client,
+    private readonly zone: Zone,
+  ) {}
+
+  submit(kind: Op['kind'], records: TxtRecord[], ctx: OpContext, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      // A queued op can be dropped; one already in a batch on the wire completes regardless
+      // (its records are removed by the cleanup the core always runs, queued behind it).
+      const onAbort = () => {
+        const i = this.queue.indexOf(op);
+        if (i >= 0) this.queue.splice(i, 1);
+        op.settle();
+        reject(signal?.reason);
+      };
+      const op: Op = {
+        kind,
+        records,
+        ctx,
+        resolve: () => {
+          op.settle();
+          resolve();
+        },
+        reject: (error) => {
+          op.settle();
+          reject(error);
+        },
+        settle: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(op);
+      if (!this.running) {
+        this.running = true;
+        // Start on the next turn of the event loop, so presents issued together (a certificate's
+        // names, concurrent certificates) leave in one batch.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const ops = this.takeBatch();
+        try {
+          // apply() returns once the change is INSYNC: the next batch for this zone waits for it,
+          // which is what Route 53 wants anyway (else PriorRequestNotComplete).
+          await this.apply(ops);
+          for (const op of ops) op.resolve();
+        } catch (error) {
+          for (const op of ops) op.reject(error);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private takeBatch(): Op[] {
+    const names = new Set<string>();
+    const ops: Op[] = [];
+    while (this.queue.length > 0) {
+      const next = this.queue[0] as Op;
+      const added = next.records.filter((r) => !names.has(r.name)).length;
+      if (ops.length > 0 && names.size + added > MAX_NAMES_PER_BATCH) break;
+      this.queue.shift();
+      ops.push(next);
+      for (const r of next.records) names.add(r.name);
+    }
+    return ops;
+  }
+
+  private async read(ctx: OpContext, name: string): Promise<RecordSet | undefined> {
+    const out = await withRetry(ctx, `ListResourceRecordSets ${name}`, () =>
+      this.client.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: this.zone.id,
+          StartRecordName: name,
+          StartRecordType: 'TXT',
+          MaxItems: 1,
+        }),
+      ),
+    );
+    const set = out.ResourceRecordSets?.find(
+      (r) => r.Type === 'TXT' && !r.SetIdentifier && r.Name !== undefined && normalizeName(r.Name) === name,
+    );
+    if (!set) return undefined;
+    return {
+      ttl: set.TTL ?? 300,
+      values: (set.ResourceRecords ?? []).map((r) => ({ raw: r.Value ?? '""', text: parseTxt(r.Value ?? '""') })),
+    };
+  }
+
+  private async apply(ops: Op[]): Promise<void> {
+    const ctx = (ops[0] as Op).ctx;
+    if (this.unsynced) {
+      const { id, ctx: earlier } = this.unsynced;
+      this.unsynced = undefined;
+      await this.waitInsync(earlier, id).catch((error: Error) => {
+        earlier.logger.debug(`route53: earlier cleanup change ${id}: ${error.message}`);
+      });
+    }
+    const names = [...new Set(ops.flatMap((o) => o.records.map((r) => r.name)))];
+    const ttlFor = new Map<string, number>();
+    for (const op of ops) {
+      if (op.kind !== 'present') continue;
+      for (const r of op.records) if (!ttlFor.has(r.name)) ttlFor.set(r.name, op.ctx.ttl);
+    }
+    let changeId: string | undefined;
+    let status: string | undefined;
+    let previous: string | undefined;
+    let upsert = false;
+    for (let round = 1; ; round++) {
+      const current = new Map<string, RecordSet | undefined>();
+      for (const name of names) current.set(name, await this.read(ctx, name));
+      const snapshot = JSON.stringify([...current]);
+      if (snapshot === previous && !upsert) {
+        // The batch was refused although nobody changed these names: the API does not apply
+        // DELETE+CREATE atomically (moto, some emulators). Fall back to the plain UPSERT.
+        ctx.logger.debug(`route53: zone ${this.zone.name}: compare-and-swap refused without a change; using UPSERT`);
+        upsert = true;
+      }
+      previous = snapshot;
+
+      const changes: Change[] = [];
+      let added = 0;
+      let removed = 0;
+      for (const name of names) {
+        const cur = current.get(name);
+        const want = new Map<string, string>((cur?.values ?? []).map((v) => [v.text, v.raw]));
+        for (const op of ops) {
+          for (const r of op.records) {
+            if (r.name !== name) continue;
+            if (op.kind === 'present' && !want.has(r.value)) {
+              want.set(r.value, quoteTxt(r.value));
+              added++;
+            } else if (op.kind === 'cleanup' && want.delete(r.value)) {
+              removed++;
+            }
+          }
+        }
+        const unchanged =
+          (cur?.values.length ?? 0) === want.size && (cur?.values ?? []).every((v) => want.get(v.text) === v.raw);
+        if (unchanged) continue;
+        // Values are added to a set under its current TTL: the set may hold others' values too.
+        const next = {
+          Name: name,
+          Type: 'TXT' as const,
+          TTL: cur?.ttl ?? ttlFor.get(name) ?? ctx.ttl,
+          ResourceRecords: [...want.values()].map((Value) => ({ Value })),
+        };
+        if (upsert && want.size > 0) {
+          changes.push({ Action: 'UPSERT', ResourceRecordSet: next });
+          continue;
+        }
+        if (cur) {
+          // Exactly as read (TTL and values): Route 53 refuses the batch if the set changed since.
+          changes.push({
+            Action: 'DELETE',
+            ResourceRecordSet: {
+              Name: name,
+              Type: 'TXT',
+              TTL: cur.ttl,
+              ResourceRecords: cur.values.map((v) => ({ Value: v.raw })),
+            },
+          });
+        }
+        if (want.size > 0) changes.push({ Action: 'CREATE', ResourceRecordSet: next });
+      }
+      if (changes.length === 0) {
+        ctx.logger.debug(`route53: nothing to change in zone ${this.zone.name}`, { names });
+        return;
+      }
+      try {
+        const out = await withRetry(ctx, `ChangeResourceRecordSets in zone ${this.zone.name} (${this.zone.id})`, () =>
+          this.client.send(
+            new ChangeResourceRecordSetsCommand({
+              HostedZoneId: this.zone.id,
+              ChangeBatch: { Comment: 'certkeeper ACME DNS-01 challenge', Changes: changes },
+            }),
+          ),
+        );
+        changeId = out.ChangeInfo?.Id;
+        status = out.ChangeInfo?.Status;
+        ctx.logger.info(
+          `route53: zone ${this.zone.name}: ${added} TXT value(s) added, ${removed} removed at ${names.length} name(s)`,
+          { zone: this.zone.id, change: changeId, names },
+        );
+        break;
+      } catch (error) {
+        const cause = (error as Error).cause ?? error;
+        if (!isConflict(cause) || round >= MAX_CONFLICT_ROUNDS) throw error;
+        ctx.logger.debug(`route53: zone ${this.zone.name} changed while we wrote; reading it again`, {
+          round,
+          reason: describeAwsError(cause),
+        });
+        await sleepJittered(ctx);
+      }
+    }
+    if (changeId && status !== 'INSYNC') {
+      if (ops.every((o) => o.kind === 'cleanup')) this.unsynced = { id: changeId, ctx };
+      else await this.waitInsync(ctx, changeId);
+    }
+  }
+
+  /** Polls GetChange until INSYNC: Route 53 then serves the change from all its name servers. */
+  private async waitInsync(ctx: OpContext, changeId: string): Promise<void> {
+    const started = ctx.clock.now().getTime();
+    const short = changeId.replace(/^\/change\//, '');
+    // GetChange shares the account's 5 requests/s Route 53 budget: poll less often as we wait.
+    await poll(
+      async () =>
+        (await withRetry(ctx, `GetChange ${changeId}`, () => this.client.send(new GetChangeCommand({ Id: changeId }))))
+          .ChangeInfo?.Status,
+      (status) => (status === 'INSYNC' ? true : undefined),
+      {
+        clock: ctx.clock,
+        waitFirst: true,
+        timeoutMs: ctx.changeTimeoutMs,
+        initialDelayMs: Math.min(ctx.pollIntervalMs, 2_000),
+        maxDelayMs: 10_000,
+        progressEveryMs: 15_000,
+        onProgress: (waitedMs) =>
+          ctx.logger.info(`route53: waiting for change ${changeId} to be INSYNC`, { zone: this.zone.id, waitedMs }),
+        onTimeout: (elapsed) =>
+          new PropagationError(
+            `route53: change ${short} in zone ${this.zone.name} still PENDING after ${Math.round(elapsed / 1000)} s`,
+            {
+              hint: 'Route 53 usually reports INSYNC within a minute; raise dns.propagation.timeout if it is slow today',
+            },
+          ),
+      },
+    );
+    ctx.logger.debug(`route53: change ${changeId} is INSYNC`, { waitedMs: ctx.clock.now().getTime() - started });
+  }
+}

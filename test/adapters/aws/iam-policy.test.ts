@@ -1,0 +1,184 @@
+import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { describe, expect, it } from 'vitest';
+import type { AwsCall } from '../../../src/adapters/aws/clients.js';
+import { createRoute53Provider } from '../../../src/adapters/dns/route53/provider.js';
+import { createAcmExporter } from '../../../src/adapters/export/aws-acm/exporter.js';
+import { createSecretsManagerAccountStore } from '../../../src/adapters/store/aws-secrets-manager/account.js';
+import { createSecretsManagerStore } from '../../../src/adapters/store/aws-secrets-manager/store.js';
+import { challengeValue } from '../../contract/dns-provider.js';
+import {
+  assertAllowedByPolicy,
+  captureLogger,
+  fakeClock,
+  loadPolicy,
+  makeCertificate,
+  useMoto,
+} from '../../support/aws.js';
+import { evaluate, type IamRequest, requestsFor } from '../../support/iam.js';
+
+/**
+ * workflows-examples/iam-policy.json must allow every AWS call the adapters make, and nothing
+ * beyond what they need. Every moto test file checks its own recorded calls when it ends (see
+ * useMoto); this file runs one full certificate life through all adapters and checks the list of
+ * operations is exactly the one the policy was written for.
+ */
+
+const aws = useMoto();
+const policy = loadPolicy();
+
+const call = (service: AwsCall['service'], operation: string, input: Record<string, unknown>): AwsCall => ({
+  service,
+  operation,
+  region: 'us-east-1',
+  input,
+});
+
+const change = (records: { name: string; type?: string; action?: string }[]) =>
+  call('route53', 'ChangeResourceRecordSets', {
+    HostedZoneId: '/hostedzone/Z1',
+    ChangeBatch: {
+      Changes: records.map((r) => ({
+        Action: r.action ?? 'UPSERT',
+        ResourceRecordSet: { Name: r.name, Type: r.type ?? 'TXT', TTL: 60, ResourceRecords: [{ Value: '"x"' }] },
+      })),
+    },
+  });
+
+const verdict = (c: AwsCall) => requestsFor(c).map((r: IamRequest) => evaluate(policy, r));
+
+describe('the example IAM policy', () => {
+  it('allows writing _acme-challenge TXT records, in any zone, with CREATE/DELETE/UPSERT', () => {
+    expect(verdict(change([{ name: '_acme-challenge.example.com' }]))).toEqual(['allow']);
+    expect(
+      verdict(
+        change([
+          { name: '_acme-challenge.example.com.', action: 'DELETE' },
+          { name: '_acme-challenge.Example.com', action: 'CREATE' },
+          { name: '_acme-challenge.www.example.org', action: 'CREATE' },
+        ]),
+      ),
+    ).toEqual(['allow']);
+  });
+
+  it('denies any batch that touches another name or type, even mixed with a challenge record', () => {
+    expect(verdict(change([{ name: 'www.example.com', type: 'A' }]))).toEqual(['explicit-deny']);
+    expect(verdict(change([{ name: '_acme-challenge.example.com' }, { name: 'example.com' }]))).toEqual([
+      'explicit-deny',
+    ]);
+    expect(verdict(change([{ name: '_acme-challenge.example.com', type: 'CNAME' }]))).toEqual(['explicit-deny']);
+    expect(
+      verdict(change([{ name: '_acme-challenge.example.com' }, { name: '_acme-challenge.x.example.com', type: 'A' }])),
+    ).toEqual(['explicit-deny']);
+    expect(verdict(change([{ name: 'x._acme-challenge.example.com' }]))).toEqual(['explicit-deny']);
+  });
+
+  it('allows zone lookups and change polling, and nothing else in Route 53', () => {
+    expect(verdict(call('route53', 'ListHostedZonesByName', { DNSName: 'example.com' }))).toEqual(['allow']);
+    expect(verdict(call('route53', 'GetHostedZone', { Id: 'Z1' }))).toEqual(['allow']);
+    expect(verdict(call('route53', 'ListResourceRecordSets', { HostedZoneId: 'Z1' }))).toEqual(['allow']);
+    expect(verdict(call('route53', 'GetChange', { Id: '/change/C123' }))).toEqual(['allow']);
+    expect(verdict(call('route53', 'DeleteHostedZone', { Id: 'Z1' }))).toEqual(['implicit-deny']);
+    expect(verdict(call('route53', 'CreateHostedZone', { Name: 'example.com' }))).toEqual(['implicit-deny']);
+  });
+
+  it('limits Secrets Manager to certkeeper/* and ACM to import/describe/tag', () => {
+    expect(verdict(call('secretsmanager', 'GetSecretValue', { SecretId: 'certkeeper/site' }))).toEqual(['allow']);
+    expect(
+      verdict(
+        call('secretsmanager', 'CreateSecret', { Name: 'certkeeper/site.lock', Tags: [{ Key: 'a', Value: 'b' }] }),
+      ),
+    ).toEqual(['allow', 'allow']);
+    expect(verdict(call('secretsmanager', 'GetSecretValue', { SecretId: 'prod/database' }))).toEqual(['implicit-deny']);
+    expect(verdict(call('secretsmanager', 'DeleteSecret', { SecretId: 'other/thing' }))).toEqual(['implicit-deny']);
+    expect(verdict(call('secretsmanager', 'ListSecrets', {}))).toEqual(['implicit-deny']);
+    expect(verdict(call('acm', 'ImportCertificate', { Tags: [{ Key: 'certkeeper:id', Value: 'x' }] }))).toEqual([
+      'allow',
+      'allow',
+    ]);
+    expect(
+      verdict(call('acm', 'DeleteCertificate', { CertificateArn: 'arn:aws:acm:us-east-1:1:certificate/x' })),
+    ).toEqual(['implicit-deny']);
+  });
+
+  it('uses no ForAllValues in an Allow (it passes when the key is missing)', () => {
+    for (const s of policy.Statement) {
+      if (s.Effect !== 'Allow') continue;
+      expect(Object.keys(s.Condition ?? {}).filter((op) => op.startsWith('ForAllValues:'))).toEqual([]);
+    }
+    expect(new Set(policy.Statement.map((s) => s.Sid)).size).toBe(policy.Statement.length);
+    expect(policy.Version).toBe('2012-10-17');
+  });
+
+  it('allows every call of a whole certificate life through the adapters, and these are all of them', async () => {
+    const admin = new Route53Client({});
+    await admin.send(new CreateHostedZoneCommand({ Name: 'iam.example.com', CallerReference: 'iam' }));
+    const logger = captureLogger();
+    const clock = fakeClock();
+    const deps = { logger, clock, clients: aws.clients };
+
+    const dns = createRoute53Provider(
+      { provider: 'route53', ttl: 60, propagation: { timeoutMs: 120_000, intervalMs: 2000 } },
+      { ...deps, resolveHost: async () => ['192.0.2.1'] },
+    );
+    const store = createSecretsManagerStore('iam', { type: 'aws-secrets-manager', tags: { team: 'web' } }, deps);
+    const accounts = createSecretsManagerAccountStore({ type: 'aws-secrets-manager' }, deps);
+    const acm = createAcmExporter({ type: 'aws-acm', region: 'us-east-1' }, deps);
+
+    // First issuance.
+    await accounts.load('https://acme.example.test/dir');
+    await accounts.save({
+      directoryUrl: 'https://acme.example.test/dir',
+      accountUrl: 'https://acme.example.test/acct/1',
+      accountKey: 'key',
+      createdAt: clock.now().toISOString(),
+    });
+    await store.read();
+    const lease = await store.acquireLease('run-1', 60_000, async () => {});
+    if (lease.kind !== 'acquired') throw new Error('expected the lease');
+    const records = [
+      { name: '_acme-challenge.iam.example.com', value: challengeValue() },
+      { name: '_acme-challenge.iam.example.com', value: challengeValue() },
+    ];
+    await lease.lease.update(records, 60_000);
+    await dns.present(records);
+    await dns.defaultResolvers?.('_acme-challenge.iam.example.com');
+    await dns.cleanup(records);
+    const cert = await makeCertificate('iam', ['iam.example.com', '*.iam.example.com']);
+    const arn = await acm.export(cert, undefined);
+    await store.write({ ...cert, exports: { 'aws-acm': arn } });
+    await lease.lease.extend(60_000);
+    await lease.lease.release();
+
+    // Renewal, after a run died holding the lease.
+    const dead = await store.acquireLease('run-dead', 1_000, async () => {});
+    expect(dead.kind).toBe('acquired');
+    clock.advance(5_000);
+    const next = await store.acquireLease('run-2', 60_000, async (stale) => dns.cleanup(stale.records));
+    if (next.kind !== 'acquired') throw new Error('expected to break the lease');
+    await store.read();
+    const renewed = await makeCertificate('iam', ['iam.example.com', '*.iam.example.com']);
+    await acm.export(renewed, arn);
+    await store.write({ ...renewed, exports: { 'aws-acm': arn } });
+    await next.lease.release();
+
+    const requests = assertAllowedByPolicy(aws.calls, policy);
+    const operations = [...new Set(requests.map((r) => r.action))].sort();
+    expect(operations).toEqual(
+      [
+        'acm:AddTagsToCertificate',
+        'acm:ImportCertificate',
+        'route53:ChangeResourceRecordSets',
+        'route53:GetHostedZone',
+        'route53:ListHostedZonesByName',
+        'route53:ListResourceRecordSets',
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:TagResource',
+      ].sort(),
+    );
+    // moto reports INSYNC at once, so GetChange is only seen on the stub (route53-stub.test.ts);
+    // the policy allows it (above).
+  });
+});
