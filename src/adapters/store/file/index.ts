@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { Clock } from '../../../ports/clock.js';
+import { type Clock, systemClock } from '../../../ports/clock.js';
 import type { TxtRecord } from '../../../ports/dns.js';
 import { StoreError } from '../../../ports/errors.js';
 import {
@@ -14,10 +14,16 @@ import {
   type CertificateStore,
   type Lease,
   type LeaseState,
+  type OrderBudget,
+  type OrderReservation,
   type ReadResult,
+  type RenewalState,
+  type RenewalStatePatch,
   type StoredCertificate,
   type WriteResult,
 } from '../../../ports/store.js';
+import { FileOrderLedger } from './orders.js';
+import { FileRenewalState } from './state.js';
 
 /**
  * The file store (PRODUCT §2), the embedded default.
@@ -64,6 +70,7 @@ export class FileStore implements CertificateStore {
   private readonly live: string;
   private readonly versions: string;
   private readonly lockPath: string;
+  private readonly state: FileRenewalState;
 
   constructor(
     readonly dir: string,
@@ -74,6 +81,15 @@ export class FileStore implements CertificateStore {
     this.versions = join(dir, '.versions', id);
     this.lockPath = join(dir, `${id}.lock`);
     this.ref = this.live;
+    this.state = new FileRenewalState(dir, id);
+  }
+
+  readState(): Promise<RenewalState> {
+    return this.state.read();
+  }
+
+  writeState(patch: RenewalStatePatch): Promise<void> {
+    return this.state.write(patch);
   }
 
   async read(): Promise<ReadResult> {
@@ -280,8 +296,21 @@ export class FileStore implements CertificateStore {
 /** `<dir>/_account/<host>[_<port>].json`, mode 0600. */
 export class FileAccountStore implements AccountStore {
   readonly ref: string;
-  constructor(readonly dir: string) {
+  private readonly orders: FileOrderLedger;
+  constructor(
+    readonly dir: string,
+    clock: Clock = systemClock,
+  ) {
     this.ref = join(dir, '_account');
+    this.orders = new FileOrderLedger(this.ref, clock);
+  }
+
+  reserveOrders(directoryUrl: string, want: number, budget: OrderBudget, owner: string): Promise<OrderReservation> {
+    return this.orders.reserve(directoryUrl, want, budget, owner);
+  }
+
+  releaseOrders(directoryUrl: string, reservationId: string, count: number): Promise<void> {
+    return this.orders.release(directoryUrl, reservationId, count);
   }
 
   private path(directoryUrl: string): string {

@@ -34,6 +34,8 @@ import {
   defaultAwsClientFactory,
   describeAwsError,
 } from '../../aws/clients.js';
+import { createSecretsManagerOrderLedger } from './orders.js';
+import { createSecretsManagerState } from './state.js';
 
 /**
  * AWS Secrets Manager store (PRODUCT §2, §3).
@@ -194,6 +196,14 @@ export function createSecretsManagerStore(
   const secretId = config.secretId ?? `certkeeper/${certId}`;
   const lockId = `${secretId}.lock`;
   const kms = config.kmsKeyId ? { KmsKeyId: config.kmsKeyId } : {};
+  const state = createSecretsManagerState({
+    client,
+    secretId,
+    certId,
+    logger,
+    ...(config.kmsKeyId ? { kmsKeyId: config.kmsKeyId } : {}),
+    ...(config.tags ? { userTags: config.tags } : {}),
+  });
 
   async function put(body: string, token: string, signal?: AbortSignal) {
     const out = await client.send(
@@ -308,6 +318,8 @@ export function createSecretsManagerStore(
   return {
     type: 'aws-secrets-manager',
     ref: secretId,
+    readState: state.read,
+    writeState: state.write,
 
     async read(signal) {
       let out: GetSecretValueCommandOutput;
@@ -453,8 +465,16 @@ export function createSecretsManagerAccountStore(
   const client = clientFor(config, deps);
   const { logger } = deps;
   const idFor = (directoryUrl: string) => `certkeeper/account/${accountName(directoryUrl)}`;
+  const orders = createSecretsManagerOrderLedger({
+    client,
+    clock: deps.clock,
+    ...(config.kmsKeyId ? { kmsKeyId: config.kmsKeyId } : {}),
+    ...(config.tags ? { userTags: config.tags } : {}),
+  });
   return {
     ref: 'certkeeper/account/',
+    reserveOrders: orders.reserve,
+    releaseOrders: orders.release,
 
     async load(directoryUrl) {
       const secretId = idFor(directoryUrl);
