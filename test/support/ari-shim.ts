@@ -102,6 +102,8 @@ export interface ShimOrder {
   status: number;
   problem?: string;
   url?: string;
+  /** The subject CN of the CSR it was finalized with (null: the CSR had none). */
+  csrCommonName?: string | null;
 }
 
 export interface ShimCertificate {
@@ -496,6 +498,13 @@ export async function startAriShim(options: AriShimOptions): Promise<AriShim> {
           return refuse(res, refusal.status, refusal.type, refusal.detail);
         }
       }
+    }
+
+    if (kind === 'finalize' && typeof jws?.payload?.csr === 'string') {
+      const orderPath = byFinalizeUrl.get(path);
+      const finalized = orders.find((o) => o.url && new URL(o.url).pathname === orderPath);
+      const csr = new x509.Pkcs10CertificateRequest(Buffer.from(jws.payload.csr, 'base64url'));
+      if (finalized) finalized.csrCommonName = csr.subjectName.getField('CN')[0] ?? null;
     }
 
     const answer = await forward(method, path, req.headers, body);
