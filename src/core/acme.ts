@@ -325,6 +325,7 @@ export class AcmeSession {
   private reRegistering: Promise<void> | undefined;
   private accountKey = '';
   private directoryInfo: Promise<AcmeDirectory> | undefined;
+  private warnedNoProfiles = false;
 
   private constructor(
     private readonly config: Config['acme'],
@@ -516,7 +517,9 @@ export class AcmeSession {
     const { profiles } = await this.directory();
     if (!profiles) {
       // A CA without profiles ignores the field (Pebble 2.4, CAs before the draft): say so once.
-      this.deps.logger.warn(`acme: the CA lists no profiles; it may ignore profile "${profile}"`);
+      if (!this.warnedNoProfiles)
+        this.deps.logger.warn(`acme: the CA lists no profiles; it may ignore profile "${profile}"`);
+      this.warnedNoProfiles = true;
       return;
     }
     if (Object.hasOwn(profiles, profile)) return;
