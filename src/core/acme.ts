@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { Agent as HttpsAgent } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import acmeAxios from 'acme-client/src/axios.js';
 // acme-client's modules are imported one by one: its index also loads node-forge (~300 KB), which
 // certkeeper never uses, and every run pays for what it loads.
@@ -11,6 +12,7 @@ import { AcmeError, ConfigError, isTransientNetworkError } from '../ports/errors
 import type { Logger } from '../ports/logger.js';
 import { poll, retry } from '../ports/retry.js';
 import type { AccountStore, AcmeAccount } from '../ports/store.js';
+import { ariNextFetch, parseRenewalInfo, type RenewalWindow } from './ari.js';
 import { generatePrivateKey } from './certinfo.js';
 
 /**
@@ -54,6 +56,133 @@ export interface AcmeAuthorization {
 export interface AcmeDeps {
   clock: Clock;
   logger: Logger;
+}
+
+/** What certkeeper reads from the CA's directory (RFC 8555 §7.1.1, RFC 9773 §3, profiles draft §3). */
+export interface AcmeDirectory {
+  newOrder: string;
+  /** Present when the CA offers ARI. */
+  renewalInfo?: string;
+  /** `meta.profiles`: name → description; absent when the CA lists none. */
+  profiles?: Record<string, string>;
+  caaIdentities?: string[];
+  externalAccountRequired: boolean;
+}
+
+/** Why a renewalInfo request gave nothing to go by; never thrown, the threshold decides instead. */
+export type RenewalInfoFailure = 'unsupported' | 'timeout' | 'network' | 'http' | 'malformed' | 'invalid-window';
+
+export type RenewalInfoResult =
+  | { ok: true; window: RenewalWindow; nextFetch: Date }
+  | {
+      ok: false;
+      failure: RenewalInfoFailure;
+      message: string;
+      status?: number;
+      /** When the CA said to come back (its Retry-After, clamped), if it said. */
+      nextFetch?: Date;
+    };
+
+export interface NewOrderOptions {
+  /** RFC 9773 §5: the id of the certificate this order replaces. */
+  replaces?: string;
+  /** An ACME profile (draft-aaron-acme-profiles); checked against the directory's `meta.profiles`. */
+  profile?: string;
+}
+
+export interface PlacedOrder {
+  order: AcmeOrder;
+  /** What became of `replaces` when one was given: accepted, or refused (the order went without it). */
+  replaces?: { certId: string; accepted: true } | { certId: string; accepted: false; refusal: string };
+}
+
+/** A renewalInfo answer is small; anything longer is not one. */
+const MAX_RENEWAL_INFO_BYTES = 64 * 1024;
+const RENEWAL_INFO_TIMEOUT_MS = 10_000;
+
+function stringRecord(value: unknown): Record<string, string> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string');
+  return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
+/** The directory as the CA sent it → the fields certkeeper uses; anything malformed is left out. */
+export function readDirectory(raw: unknown): AcmeDirectory {
+  const dir = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const meta = (typeof dir.meta === 'object' && dir.meta !== null ? dir.meta : {}) as Record<string, unknown>;
+  if (typeof dir.newOrder !== 'string') throw new Error('the directory has no newOrder URL');
+  const profiles = stringRecord(meta.profiles);
+  const caa = Array.isArray(meta.caaIdentities) ? meta.caaIdentities.filter((c) => typeof c === 'string') : [];
+  return {
+    newOrder: dir.newOrder,
+    ...(typeof dir.renewalInfo === 'string' && dir.renewalInfo ? { renewalInfo: dir.renewalInfo } : {}),
+    ...(profiles ? { profiles } : {}),
+    ...(caa.length ? { caaIdentities: caa } : {}),
+    externalAccountRequired: meta.externalAccountRequired === true,
+  };
+}
+
+/**
+ * Whether a CA's refusal of an order carrying `replaces` is worth one more try without it. The
+ * wording of such refusals is the CA's (Boulder: 409 `alreadyReplaced`, 404 `malformed` "did not
+ * match a known issuer" after a CA change, 403 `unauthorized` "requester account did not request
+ * the certificate being replaced"; newer Pebble: 500 "could not find an order for the given
+ * certificate"), so any problem qualifies except those a second order cannot fix: a rate limit
+ * (the limit applies with or without `replaces`; retrying spends a request inside it), an account
+ * problem and an unknown profile.
+ */
+function refusesReplaces(error: unknown): error is AcmeError {
+  return (
+    error instanceof AcmeError &&
+    error.status !== undefined &&
+    error.status >= 400 &&
+    error.errorClass !== 'acme-rate-limited' &&
+    error.errorClass !== 'acme-account' &&
+    error.errorClass !== 'config'
+  );
+}
+
+/** One GET with a deadline, for renewalInfo: unauthenticated (RFC 9773 §4.1), on the session's agent. */
+function getText(
+  url: URL,
+  agent: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    const req = send(
+      url,
+      {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        ...(url.protocol === 'https:' && agent ? { agent: agent as HttpsAgent } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_RENEWAL_INFO_BYTES) {
+            res.destroy(new Error(`answer longer than ${MAX_RENEWAL_INFO_BYTES} bytes`));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          const retryAfter = res.headers['retry-after'];
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** Retry-After (seconds or HTTP date) → Date, relative to `now`. */
@@ -113,6 +242,11 @@ export function problemToError(
         ...base,
         hint: 'the CA could not resolve the challenge record; check the zone delegation and DNS provider',
       });
+    case 'invalidProfile':
+      return new AcmeError('config', message, {
+        ...base,
+        hint: "set acme.profile (or the certificate's profile) to one the CA offers, or remove it",
+      });
     case 'serverInternal':
       return new AcmeError('network', message, {
         ...base,
@@ -139,11 +273,15 @@ let configuredCaBundle: string | undefined;
 
 /**
  * acme-client keeps one axios instance per process. We take over its retry policy: ours keeps
- * problem types and never sleeps for a rate limit's Retry-After (which can be hours).
+ * problem types and never sleeps for a rate limit's Retry-After (which can be hours). Its retry
+ * interceptors are removed rather than set to zero attempts: with retries off they turn every
+ * network error into a TypeError (they read the `config` of a response that never came), which
+ * lost the error code, so no network failure was classified as such or retried. acme-client asks
+ * axios to resolve every status (`validateStatus: null`), so nothing else depends on them.
  */
 async function configureHttp(caBundle: string | undefined): Promise<void> {
-  const settings = (acmeAxios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings;
-  settings.retryMaxAttempts = 0;
+  acmeAxios.interceptors.request.clear();
+  acmeAxios.interceptors.response.clear();
   if (caBundle === configuredCaBundle) return;
   let ca: string | undefined;
   if (caBundle) {
@@ -161,6 +299,11 @@ async function configureHttp(caBundle: string | undefined): Promise<void> {
   // A CA that accepts the connection and never answers must not hang the run.
   acmeAxios.defaults.timeout = 30_000;
   configuredCaBundle = caBundle;
+}
+
+interface DirectoryCache {
+  directoryCache: unknown;
+  directoryTimestamp: number;
 }
 
 interface InnerClient {
@@ -181,6 +324,8 @@ interface InnerClient {
 export class AcmeSession {
   private client!: Client;
   private reRegistering: Promise<void> | undefined;
+  private directoryInfo: Promise<AcmeDirectory> | undefined;
+  private warnedNoProfiles = false;
 
   private constructor(
     private readonly config: Config['acme'],
@@ -203,6 +348,7 @@ export class AcmeSession {
   }
 
   private useAccount(accountKey: string, accountUrl: string | undefined): void {
+    const previous = this.client as unknown as { http: DirectoryCache } | undefined;
     this.client = new Client({
       directoryUrl: this.config.directoryUrl,
       accountKey,
@@ -211,6 +357,12 @@ export class AcmeSession {
     });
     // Under heavy nonce rejection (PEBBLE_WFE_NONCEREJECT=50) five retries fail ~3 % of requests.
     this.inner.http.maxBadNonceRetries = 20;
+    // A new account mid-session (the CA forgot ours) keeps the directory already fetched.
+    if (previous?.http.directoryCache) {
+      const http = (this.client as unknown as { http: DirectoryCache }).http;
+      http.directoryCache = previous.http.directoryCache;
+      http.directoryTimestamp = previous.http.directoryTimestamp;
+    }
   }
 
   private get inner(): InnerClient {
@@ -258,10 +410,17 @@ export class AcmeSession {
     return problemToError(resp.data as Problem, resp.status, retryAfter, what);
   }
 
-  /** Network errors, 5xx and badNonce are retried a few times; any other answer is returned as is. */
-  private async withRetries(what: string, fn: () => Promise<AcmeResponse>): Promise<AcmeResponse> {
+  /**
+   * Network errors, badNonce and 5xx (unless `retryServerErrors` is off) are retried a few times;
+   * any other answer is returned as is.
+   */
+  private async withRetries(
+    what: string,
+    fn: () => Promise<AcmeResponse>,
+    retryServerErrors = true,
+  ): Promise<AcmeResponse> {
     const retryableResponse = (resp: AcmeResponse) =>
-      resp.status >= 500 || (resp.data as Problem | undefined)?.type === `${PROBLEM}badNonce`;
+      (retryServerErrors && resp.status >= 500) || (resp.data as Problem | undefined)?.type === `${PROBLEM}badNonce`;
     try {
       return await retry(fn, {
         clock: this.deps.clock,
@@ -285,8 +444,14 @@ export class AcmeSession {
   }
 
   /** A signed request; throws a classified AcmeError on any problem document. */
-  async request<T>(url: string, payload: unknown, what: string): Promise<AcmeResponse<T>> {
-    const resp = await this.withRetries(what, () => this.inner.api.apiRequest(url, payload, []));
+  async request<T>(
+    url: string,
+    payload: unknown,
+    what: string,
+    options: { retryServerErrors?: boolean } = {},
+  ): Promise<AcmeResponse<T>> {
+    const send = () => this.inner.api.apiRequest(url, payload, []);
+    const resp = await this.withRetries(what, send, options.retryServerErrors);
     if (resp.status < 400) return resp as AcmeResponse<T>;
     const err = this.toError(resp, what);
     if (err.problemType === `${PROBLEM}accountDoesNotExist`) {
@@ -296,38 +461,156 @@ export class AcmeSession {
         this.reRegistering = undefined;
       });
       await this.reRegistering;
-      const again = await this.withRetries(what, () => this.inner.api.apiRequest(url, payload, []));
+      const again = await this.withRetries(what, send, options.retryServerErrors);
       if (again.status < 400) return again as AcmeResponse<T>;
       throw this.toError(again, what);
     }
     throw err;
   }
 
-  async newOrder(domains: string[]): Promise<AcmeOrder> {
-    const directory = (await this.withDirectory()).newOrder;
-    const resp = await this.request<Omit<AcmeOrder, 'url'>>(
-      directory,
-      { identifiers: domains.map((value) => ({ type: 'dns', value })) },
-      'new order',
-    );
+  /** A new order as given; throws the CA's refusal classified. See `placeOrder` for the checks around it. */
+  async newOrder(domains: string[], options: NewOrderOptions = {}): Promise<AcmeOrder> {
+    const { newOrder } = await this.directory();
+    const payload = {
+      identifiers: domains.map((value) => ({ type: 'dns', value })),
+      ...(options.profile ? { profile: options.profile } : {}),
+      ...(options.replaces ? { replaces: options.replaces } : {}),
+    };
+    // With `replaces`, a 5xx is not retried as such: placeOrder retries it without `replaces`
+    // (newer Pebble answers 500 for a certificate it does not know).
+    const resp = await this.request<Omit<AcmeOrder, 'url'>>(newOrder, payload, 'new order', {
+      retryServerErrors: !options.replaces,
+    });
     const url = resp.headers.location;
     if (!url) throw new AcmeError('acme-rejected', 'acme: the CA returned no order URL');
     return { ...resp.data, url };
   }
 
-  private async withDirectory(): Promise<{ newOrder: string }> {
-    const http = (this.client as unknown as { http: { getResourceUrl(r: string): Promise<string> } }).http;
+  /**
+   * A new order with the checks around it: the profile must be one the directory lists (class
+   * `config` before any order, naming what the CA offers), and a `replaces` the CA refuses is
+   * dropped and the order placed once more without it: a renewal must never be stopped by it.
+   */
+  async placeOrder(domains: string[], options: NewOrderOptions = {}): Promise<PlacedOrder> {
+    if (options.profile) await this.checkProfile(options.profile);
+    if (!options.replaces) return { order: await this.newOrder(domains, options) };
     try {
-      return { newOrder: await http.getResourceUrl('newOrder') };
+      return { order: await this.newOrder(domains, options), replaces: { certId: options.replaces, accepted: true } };
     } catch (error) {
-      throw new AcmeError(
-        'network',
-        `acme: cannot read the directory ${this.config.directoryUrl}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      if (!refusesReplaces(error)) throw error;
+      const refusal = `${error.problemType ?? `HTTP ${error.status}`}: ${error.message}`;
+      this.deps.logger.warn(`acme: the CA refused replaces=${options.replaces}; ordering without it`, {
+        problem: error.problemType,
+        status: error.status,
+      });
+      const { replaces: _, ...rest } = options;
+      const order = await this.newOrder(domains, rest);
+      return { order, replaces: { certId: options.replaces, accepted: false, refusal } };
     }
+  }
+
+  /** Throws class `config` when the directory lists profiles and `profile` is not among them. */
+  async checkProfile(profile: string): Promise<void> {
+    const { profiles } = await this.directory();
+    if (!profiles) {
+      // A CA without profiles ignores the field (Pebble 2.4, CAs before the draft): say so once.
+      if (!this.warnedNoProfiles)
+        this.deps.logger.warn(`acme: the CA lists no profiles; it may ignore profile "${profile}"`);
+      this.warnedNoProfiles = true;
+      return;
+    }
+    if (Object.hasOwn(profiles, profile)) return;
+    const offered = Object.keys(profiles);
+    throw new AcmeError(
+      'config',
+      `acme: the CA offers no profile "${profile}"; it offers ${offered.length ? offered.join(', ') : 'none'}`,
+      { hint: `set acme.profile (or the certificate's profile) to one of: ${offered.join(', ')}` },
+    );
+  }
+
+  /** The CA's directory, fetched once per session (acme-client fetches it anyway for every request). */
+  directory(): Promise<AcmeDirectory> {
+    this.directoryInfo ??= (async () => {
+      const http = (this.client as unknown as { http: { getDirectory(): Promise<unknown> } }).http;
+      try {
+        return readDirectory(await http.getDirectory());
+      } catch (error) {
+        throw new AcmeError(
+          'network',
+          `acme: cannot read the directory ${this.config.directoryUrl}: ${(error as Error).message}`,
+          { cause: error, hint: `check acme.directory (${this.config.directoryUrl}) and connectivity to it` },
+        );
+      }
+    })();
+    // A failed read is not kept: the next certificate of the run asks again.
+    this.directoryInfo.catch(() => {
+      this.directoryInfo = undefined;
+    });
+    return this.directoryInfo;
+  }
+
+  /**
+   * The CA's renewal window for one certificate (RFC 9773 §4.1): an unauthenticated GET of
+   * `<renewalInfo>/<certId>` with a short deadline. Never throws: every failure comes back as a
+   * result to log and fall back from, because ARI must never block or delay a renewal.
+   */
+  async renewalInfo(certId: string, options: { timeoutMs?: number } = {}): Promise<RenewalInfoResult> {
+    const timeoutMs = options.timeoutMs ?? RENEWAL_INFO_TIMEOUT_MS;
+    const what = `acme: renewalInfo for ${certId}`;
+    let base: string | undefined;
+    try {
+      base = (await this.directory()).renewalInfo;
+    } catch (error) {
+      return { ok: false, failure: 'network', message: (error as Error).message };
+    }
+    if (!base) return { ok: false, failure: 'unsupported', message: 'acme: the CA offers no renewalInfo' };
+    let answer: Awaited<ReturnType<typeof getText>>;
+    try {
+      answer = await getText(
+        new URL(`${base.replace(/\/+$/, '')}/${certId}`),
+        acmeAxios.defaults.httpsAgent,
+        timeoutMs,
+      );
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'TimeoutError' || name === 'AbortError') {
+        return { ok: false, failure: 'timeout', message: `${what}: no answer within ${timeoutMs / 1000} s` };
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      return {
+        ok: false,
+        failure: 'network',
+        message: `${what}: ${code ? `${code} ` : ''}${(error as Error).message}`,
+      };
+    }
+    const now = this.deps.clock.now();
+    if (answer.status !== 200) {
+      let detail = '';
+      try {
+        detail = (JSON.parse(answer.body) as Problem).detail ?? '';
+      } catch {
+        // no problem document
+      }
+      return {
+        ok: false,
+        failure: 'http',
+        status: answer.status,
+        message: `${what}: HTTP ${answer.status}${detail ? `: ${detail}` : ''}`,
+        ...(answer.retryAfter ? { nextFetch: ariNextFetch(answer.retryAfter, now) } : {}),
+      };
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(answer.body);
+    } catch {
+      return { ok: false, failure: 'malformed', message: `${what}: the answer is not JSON` };
+    }
+    const parsed = parseRenewalInfo(body);
+    if (!parsed.ok) {
+      const invalid = /ends .* before it starts/.test(parsed.problem);
+      return { ok: false, failure: invalid ? 'invalid-window' : 'malformed', message: `${what}: ${parsed.problem}` };
+    }
+    return { ok: true, window: parsed.window, nextFetch: ariNextFetch(answer.retryAfter, now) };
   }
 
   async getAuthorization(url: string): Promise<AcmeAuthorization & { retryAfter?: Date }> {
@@ -370,9 +653,15 @@ export class AcmeSession {
     return Buffer.isBuffer(resp.data) ? resp.data.toString('utf8') : String(resp.data);
   }
 
-  /** CSR for the domains with the given key (the CN is the first name when it fits in 64 chars). */
-  async createCsr(domains: string[], privateKeyPem: string): Promise<string> {
-    const cn = domains[0] && domains[0].length <= 64 ? domains[0] : undefined;
+  /**
+   * CSR for the domains with the given key. The CN is the first name when it fits in 64 chars and
+   * `commonName` is not false: CAs without profiles may insist on a subject (enterprise ACME CAs
+   * refuse CSRs without one). With a profile the CA decides the subject (Let's Encrypt's classic
+   * promotes the first name itself, tlsserver and shortlived drop it whatever the CSR asks), so the
+   * caller leaves it out, as uacme and certbot do.
+   */
+  async createCsr(domains: string[], privateKeyPem: string, options: { commonName?: boolean } = {}): Promise<string> {
+    const cn = options.commonName !== false && domains[0] && domains[0].length <= 64 ? domains[0] : undefined;
     const [, csr] = await acmeCreateCsr({ ...(cn ? { commonName: cn } : {}), altNames: domains }, privateKeyPem);
     return csr.toString();
   }

@@ -9,6 +9,7 @@ export interface CertificateInfo {
   notBefore: Date;
   notAfter: Date;
   issuer: string;
+  /** Empty when the certificate has no subject (tlsserver and shortlived profiles issue none). */
   subject: string;
   /** DNS names from the subjectAltName extension, lowercased. */
   dnsNames: string[];
@@ -38,10 +39,11 @@ function keyTypeOf(cert: NodeX509): KeyType | 'unknown' {
 
 /**
  * Node's X.509 parser names a DN one attribute per line, most significant first (C, O, CN); join
- * it the way RFC 4514 and AWS print it (CN first).
+ * it the way RFC 4514 and AWS print it (CN first). An empty DN comes back as `undefined` (Node 20,
+ * 22 and 24 alike): a certificate without a subject CN must not make a renewal fail after issuance.
  */
-function formatDn(dn: string): string {
-  return dn.split('\n').filter(Boolean).reverse().join(', ');
+function formatDn(dn: string | undefined): string {
+  return (dn ?? '').split('\n').filter(Boolean).reverse().join(', ');
 }
 
 /**

@@ -4,7 +4,14 @@ import type { DnsLookup, DnsProvider, TxtRecord } from '../ports/dns.js';
 import { AcmeError, CertkeeperError, DnsProviderError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { KeyType } from '../ports/store.js';
-import { type AcmeAuthorization, type AcmeOrder, type AcmeSession, pollAcme, problemToError } from './acme.js';
+import {
+  type AcmeAuthorization,
+  type AcmeOrder,
+  type AcmeSession,
+  type PlacedOrder,
+  pollAcme,
+  problemToError,
+} from './acme.js';
 import { generatePrivateKey, type VerifiedBundle, verifyIssuedBundle } from './certinfo.js';
 import { baseDomain, challengeRecordName } from './domains.js';
 import { authoritativeResolvers, checkAliasDelegation, waitForPropagation } from './propagation.js';
@@ -13,6 +20,10 @@ export interface IssueRequest {
   domains: string[];
   keyType: KeyType;
   dns: DnsConfig;
+  /** The ACME profile to order (checked against the directory first). */
+  profile?: string;
+  /** RFC 9773 id of the certificate this one replaces (renewals, when the CA offers ARI). */
+  replaces?: string;
 }
 
 export interface IssueDeps {
@@ -31,6 +42,8 @@ export interface IssueDeps {
 export interface Issued {
   bundle: VerifiedBundle;
   privateKey: string;
+  /** What became of `replaces`, when one was asked for. */
+  replaces?: PlacedOrder['replaces'];
 }
 
 /**
@@ -56,7 +69,11 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
     );
   }
 
-  const order = await acme.newOrder(req.domains);
+  const placed = await acme.placeOrder(req.domains, {
+    ...(req.profile ? { profile: req.profile } : {}),
+    ...(req.replaces ? { replaces: req.replaces } : {}),
+  });
+  const { order } = placed;
   let succeeded = false;
   let authorizations: AcmeAuthorization[] = [];
   try {
@@ -149,7 +166,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
     }
 
     const privateKey = await keyPromise;
-    const csr = await acme.createCsr(req.domains, privateKey);
+    const csr = await acme.createCsr(req.domains, privateKey, { commonName: !req.profile });
     let current: AcmeOrder & { retryAfter?: Date } = order;
     current = await pollAcme(
       () => acme.getOrder(order.url),
@@ -177,7 +194,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
     const verified = verifyIssuedBundle(pem, privateKey, req.domains, clock.now());
     if (!verified.ok) throw new AcmeError('acme-rejected', `acme: ${verified.problem}`);
     succeeded = true;
-    return { bundle: verified.bundle, privateKey };
+    return { bundle: verified.bundle, privateKey, ...(placed.replaces ? { replaces: placed.replaces } : {}) };
   } finally {
     if (!succeeded) {
       const toDeactivate = authorizations.filter((a) => a.status === 'pending' || a.status === 'valid');

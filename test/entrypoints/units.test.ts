@@ -37,7 +37,7 @@ describe('action: masking', () => {
       acquireLease: async () => ({ kind: 'locked' as const, holder: { owner: 'o', expiresAt: '', records: [] } }),
     };
     const base = {
-      store: async () => store as CertificateStore,
+      store: async () => store as unknown as CertificateStore,
       accountStore: async () => ({
         ref: 'acct',
         load: async () => ({ directoryUrl: 'd', accountUrl: 'u', accountKey: 'x\nACCOUNTKEY\n', createdAt: '' }),

@@ -16,6 +16,7 @@ import {
   storeError,
   tagList,
 } from './common.js';
+import { createSecretsManagerOrderLedger } from './orders.js';
 
 interface StoredAccount extends AcmeAccount {
   format: 'certkeeper/account/v1';
@@ -29,8 +30,16 @@ export function createSecretsManagerAccountStore(
   const client = clientFor(config, deps);
   const { logger } = deps;
   const idFor = (directoryUrl: string) => `certkeeper/account/${accountName(directoryUrl)}`;
+  const orders = createSecretsManagerOrderLedger({
+    client,
+    clock: deps.clock,
+    ...(config.kmsKeyId ? { kmsKeyId: config.kmsKeyId } : {}),
+    ...(config.tags ? { userTags: config.tags } : {}),
+  });
   return {
     ref: 'certkeeper/account/',
+    reserveOrders: orders.reserve,
+    releaseOrders: orders.release,
 
     async load(directoryUrl) {
       const secretId = idFor(directoryUrl);

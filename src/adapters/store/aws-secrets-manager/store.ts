@@ -29,6 +29,7 @@ import {
   versionToken,
 } from './common.js';
 import { createSecretsManagerLease } from './lease.js';
+import { createSecretsManagerState } from './state.js';
 
 /**
  * AWS Secrets Manager store (PRODUCT §2, §3).
@@ -56,6 +57,14 @@ export function createSecretsManagerStore(
   const lockId = `${secretId}.lock`;
   const kms = config.kmsKeyId ? { KmsKeyId: config.kmsKeyId } : {};
   const leases = createSecretsManagerLease({ client, secretId, certId, config, logger, clock });
+  const state = createSecretsManagerState({
+    client,
+    secretId,
+    certId,
+    logger,
+    ...(config.kmsKeyId ? { kmsKeyId: config.kmsKeyId } : {}),
+    ...(config.tags ? { userTags: config.tags } : {}),
+  });
 
   async function put(body: string, token: string, signal?: AbortSignal) {
     const out = await client.send(
@@ -84,6 +93,8 @@ export function createSecretsManagerStore(
   return {
     type: 'aws-secrets-manager',
     ref: secretId,
+    readState: state.read,
+    writeState: state.write,
 
     async read(signal) {
       let out: GetSecretValueCommandOutput;

@@ -1,14 +1,36 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Clock, systemClock } from '../../../ports/clock.js';
 import { StoreError } from '../../../ports/errors.js';
-import { type AccountStore, type AcmeAccount, accountName, acmeAccountSchema } from '../../../ports/store.js';
+import {
+  type AccountStore,
+  type AcmeAccount,
+  accountName,
+  acmeAccountSchema,
+  type OrderBudget,
+  type OrderReservation,
+} from '../../../ports/store.js';
 import { isErrno, writeFileAtomic } from './fs.js';
+import { FileOrderLedger } from './orders.js';
 
 /** `<dir>/_account/<host>[_<port>].json`, mode 0600. */
 export class FileAccountStore implements AccountStore {
   readonly ref: string;
-  constructor(readonly dir: string) {
+  private readonly orders: FileOrderLedger;
+  constructor(
+    readonly dir: string,
+    clock: Clock = systemClock,
+  ) {
     this.ref = join(dir, '_account');
+    this.orders = new FileOrderLedger(this.ref, clock);
+  }
+
+  reserveOrders(directoryUrl: string, want: number, budget: OrderBudget, owner: string): Promise<OrderReservation> {
+    return this.orders.reserve(directoryUrl, want, budget, owner);
+  }
+
+  releaseOrders(directoryUrl: string, reservationId: string, count: number): Promise<void> {
+    return this.orders.release(directoryUrl, reservationId, count);
   }
 
   private path(directoryUrl: string): string {

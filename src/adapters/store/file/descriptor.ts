@@ -26,8 +26,8 @@ export const fileStore: StoreDescriptor<typeof options> = {
     const { FileStore } = await import('./store.js');
     return new FileStore(config.dir, certificateId, ctx.clock);
   },
-  async accountStore(config) {
+  async accountStore(config, ctx) {
     const { FileAccountStore } = await import('./account.js');
-    return new FileAccountStore(config.dir);
+    return new FileAccountStore(config.dir, ctx.clock);
   },
 };

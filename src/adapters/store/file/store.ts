@@ -8,11 +8,14 @@ import {
   type CertificateStore,
   invalidStoredCertificate,
   type ReadResult,
+  type RenewalState,
+  type RenewalStatePatch,
   type StoredCertificate,
   type WriteResult,
 } from '../../../ports/store.js';
 import { isErrno, tmpSuffix, writeFileAtomic } from './fs.js';
 import { FileLease } from './lease.js';
+import { FileRenewalState } from './state.js';
 
 /**
  * The file store (PRODUCT §2), the embedded default.
@@ -32,6 +35,7 @@ export class FileStore implements CertificateStore {
   private readonly live: string;
   private readonly versions: string;
   private readonly leases: FileLease;
+  private readonly state: FileRenewalState;
 
   constructor(
     readonly dir: string,
@@ -41,7 +45,16 @@ export class FileStore implements CertificateStore {
     this.live = join(dir, id);
     this.versions = join(dir, '.versions', id);
     this.leases = new FileLease(dir, id, clock);
+    this.state = new FileRenewalState(dir, id);
     this.ref = this.live;
+  }
+
+  readState(): Promise<RenewalState> {
+    return this.state.read();
+  }
+
+  writeState(patch: RenewalStatePatch): Promise<void> {
+    return this.state.write(patch);
   }
 
   acquireLease(owner: string, ttlMs: number, onBreak: BreakLease): Promise<AcquireResult> {
