@@ -8,7 +8,8 @@ import type { DnsLookup, DnsProvider, TxtRecord, ZoneInfo } from '../../../ports
 import { DnsProviderError } from '../../../ports/errors.js';
 import type { Logger } from '../../../ports/logger.js';
 import { type BudgetOptions, sharedBucket, type TokenBucket } from './budget.js';
-import { type CloudflareConfig, TOKEN_ENV } from './descriptor.js';
+import type { CloudflareConfig } from './descriptor.js';
+import { BASE_URL_ENV, TOKEN_ENV } from './env.js';
 import { quoteTxt, txtText } from './txt-content.js';
 
 /**
@@ -23,7 +24,6 @@ import { quoteTxt, txtText } from './txt-content.js';
  */
 
 export const DEFAULT_BASE_URL = 'https://api.cloudflare.com/client/v4';
-const BASE_URL_ENV = 'CLOUDFLARE_BASE_URL';
 
 /** Shown in the dashboard next to our records, so a stray one (a crash without rerun) has an owner. */
 const COMMENT = 'certkeeper ACME DNS-01 challenge';

@@ -2,9 +2,7 @@ import * as z from 'zod';
 import type { DnsDescriptor, Env, OptionsOf } from '../../../ports/adapter.js';
 import type { DnsCommon } from '../../../ports/config.js';
 import type { ConfigIssue } from '../../../ports/errors.js';
-
-/** The variable the official SDK (and the Action's `dns-provider: cloudflare` shortcut) reads the token from. */
-export const TOKEN_ENV = 'CLOUDFLARE_API_TOKEN';
+import { TOKEN_ENV } from './env.js';
 
 export const cloudflareOptions = {
   apiToken: z
@@ -24,6 +22,7 @@ export type CloudflareConfig = CloudflareOptions & DnsCommon;
 
 const DNS_EDIT = 'an API token with Zone → DNS → Edit on the zone of each challenge name';
 const ZONE_READ = 'Zone → Zone → Read on that zone, to find it (and for `certkeeper doctor`)';
+const ZONE_READ_DOCTOR = 'Zone → Zone → Read on that zone only for `certkeeper doctor` (dns.zoneId names it)';
 
 export const cloudflareDescriptor: DnsDescriptor<typeof cloudflareOptions> = {
   kind: 'dns',
@@ -49,7 +48,7 @@ export const cloudflareDescriptor: DnsDescriptor<typeof cloudflareOptions> = {
     ];
   },
   permissions(config) {
-    return { grants: config.zoneId ? [DNS_EDIT] : [DNS_EDIT, ZONE_READ] };
+    return { grants: [DNS_EDIT, config.zoneId ? ZONE_READ_DOCTOR : ZONE_READ] };
   },
   async create(config, ctx) {
     const { createCloudflareProvider } = await import('./cloudflare.js');

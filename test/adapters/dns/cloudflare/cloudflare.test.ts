@@ -8,7 +8,7 @@ import { challengeValue } from '../../../contract/dns-provider.js';
 import { fakeClock } from '../../../hooks/helpers.js';
 import { txtValues } from '../../../support/certkeeper.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../../../support/fakes/cloudflare.js';
-import { scanForSecrets } from '../../../support/secrets-guard.js';
+import { registerSecret, scanForSecrets } from '../../../support/secrets-guard.js';
 import { context, provider, tableLookup } from './helpers.js';
 
 let fake: FakeCloudflare;
@@ -268,6 +268,7 @@ describe('cloudflare: rate limits', () => {
 describe('cloudflare: failures', () => {
   it('a wrong token fails as dns-provider with Cloudflare’s code, a hint naming the scope, and no token in sight', async () => {
     const wrong = 'Wr0ngTokenWr0ngTokenWr0ngTokenWr0ngToken';
+    registerSecret(wrong);
     const p = provider(fake.env(wrong));
     const error = await failure(p.present([rec('_acme-challenge.example.com', challengeValue())]));
     const info = toErrorInfo(error);
