@@ -141,6 +141,12 @@ class HttpError extends Error {
   }
 }
 
+/** Records as the API shows them: `zone_id` and `zone_name` are no longer part of the reference's record. */
+function publicRecord(r: FakeRecord): Omit<FakeRecord, 'zone_id' | 'zone_name'> {
+  const { zone_id: _id, zone_name: _name, ...shown } = r;
+  return shown;
+}
+
 const newId = () => randomBytes(16).toString('hex');
 const lower = (s: string) => s.toLowerCase().replace(/\.$/, '');
 
@@ -443,14 +449,14 @@ export async function startFakeCloudflare(options: FakeCloudflareOptions = {}): 
           list.sort((a, b) => String(a[order as keyof FakeRecord]).localeCompare(String(b[order as keyof FakeRecord])));
           if (q.get('direction') === 'desc') list.reverse();
         }
-        return { payload: page(list, q, { perPage: 100, max: 5_000_000 }) };
+        return { payload: page(list.map(publicRecord), q, { perPage: 100, max: 5_000_000 }) };
       }
       if (method === 'POST') {
         const zone = zoneFor(grant, zoneId as string, '/dns_records', 'dns-edit');
         if (typeof body !== 'object' || body === null) {
           throw new HttpError(400, [{ code: 9207, message: 'Request body is invalid.' }]);
         }
-        return { payload: { result: createRecord(zone, body as Record<string, unknown>) } };
+        return { payload: { result: publicRecord(createRecord(zone, body as Record<string, unknown>)) } };
       }
     }
     if (parts.length === 4 && (method === 'GET' || method === 'DELETE')) {
@@ -472,7 +478,7 @@ export async function startFakeCloudflare(options: FakeCloudflareOptions = {}): 
       if (!record || record.zone_id !== zone.id) {
         throw new HttpError(404, [{ code: 81044, message: 'Record does not exist.' }]);
       }
-      if (method === 'GET') return { payload: { result: record } };
+      if (method === 'GET') return { payload: { result: publicRecord(record) } };
       records.delete(record.id);
       serial++;
       return { payload: { result: { id: record.id } } };

@@ -150,6 +150,14 @@ export class CloudflareProvider implements DnsProvider {
               ),
             signal,
           );
+          if (created.name.toLowerCase() !== r.name) {
+            // Cloudflare appends the zone to a name outside it: only a configured zoneId gets here.
+            await this.deleteRecord(zone.id, created.id, created.name, signal);
+            const zoneName = created.name.toLowerCase().slice(r.name.length + 1);
+            throw new DnsProviderError(`cloudflare: ${r.name} is not in zone ${zoneName || zone.id}`, {
+              hint: 'dns.zoneId must name the zone holding the challenge names; leave it out to find the zone',
+            });
+          }
           this.created.set(key(r), { zoneId: zone.id, id: created.id });
         } catch (error) {
           // Already there (a retried create, or an earlier run's record): present either way;

@@ -112,6 +112,19 @@ describe('cloudflare: zones', () => {
     });
   });
 
+  it('a zoneId naming another zone fails clearly and leaves no record under the wrong name', async () => {
+    const name = fresh('wrongzone');
+    const zone = fake.addZone(name);
+    const p = provider(fake.env(fake.addToken()), { zoneId: zone.id });
+    const error = await failure(p.present([rec('_acme-challenge.elsewhere.example.org', challengeValue())]));
+    expect(toErrorInfo(error)).toMatchObject({
+      class: 'dns-provider',
+      message: `cloudflare: _acme-challenge.elsewhere.example.org is not in zone ${name}`,
+      hint: expect.stringMatching(/dns\.zoneId/),
+    });
+    expect(fake.records({ zone: name, type: 'TXT' })).toEqual([]);
+  });
+
   it('a zoneId the token cannot reach fails with Cloudflare’s code and a hint naming dns.zoneId', async () => {
     const p = provider(fake.env(fake.addToken()), { zoneId: '0123456789abcdef0123456789abcdef' });
     const error = await failure(p.present([rec('_acme-challenge.x.example.com', challengeValue())]));
