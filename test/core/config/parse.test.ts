@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cas } from '../../../src/adapters/registry.js';
+import { cas, dnsProviders } from '../../../src/adapters/registry.js';
 import { loadConfigFile, parseConfig, parseConfigText } from '../../../src/entrypoints/config.js';
 import type { Config } from '../../../src/ports/config.js';
 
@@ -809,15 +809,15 @@ const BAD: BadCase[] = [
   },
   {
     name: 'unknown dns provider',
-    mutate: (c) => (c.certificates[0].dns = { provider: 'cloudflare' }),
+    mutate: (c) => (c.certificates[0].dns = { provider: 'no-such-provider' }),
     path: 'certificates[0].dns.provider',
-    message: 'unknown DNS provider; expected one of: route53, challtestsrv',
+    message: `unknown DNS provider; expected one of: ${dnsProviders.map((d) => d.name).join(', ')}`,
   },
   {
     name: 'dns provider missing',
     mutate: (c) => (c.certificates[0].dns = { hostedZoneId: 'Z1' }),
     path: 'certificates[0].dns.provider',
-    message: 'required; one of: route53, challtestsrv',
+    message: `required; one of: ${dnsProviders.map((d) => d.name).join(', ')}`,
   },
   {
     name: 'dns a string',
