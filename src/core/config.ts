@@ -392,6 +392,15 @@ export const rawConfigSchema = z
     leaseTtl: duration('leaseTtl')
       .default('10m')
       .meta({ description: "How long a run's lease on a certificate lasts unless extended." }),
+    fleet: z
+      .strictObject({
+        batchSize: z.int().min(1).max(1000).default(25).meta({
+          description:
+            'Certificates per renew invocation in a fan-out (Lambda fleet handlers); capped at what one 15-minute invocation can finish.',
+        }),
+      })
+      .default({ batchSize: 25 })
+      .meta({ description: 'Fan-out over many invocations (PRODUCT §8).' }),
     defaults: z.strictObject(certificateFields).partial().optional().meta({
       description:
         "Any certificate field; a certificate's own value wins. Objects of the same provider/type merge key by key.",
@@ -429,6 +438,7 @@ export interface Config {
   renewal: { renewBefore: RenewBefore; warnBeforeMs: number; criticalBeforeMs: number };
   concurrency: number;
   leaseTtlMs: number;
+  fleet: { batchSize: number };
   certificates: CertificateConfig[];
 }
 
@@ -681,6 +691,7 @@ export function parseConfig(input: unknown, options: ParseOptions = {}): Config 
     },
     concurrency: raw.concurrency,
     leaseTtlMs: parseDuration(raw.leaseTtl) as number,
+    fleet: { batchSize: raw.fleet.batchSize },
     certificates,
   };
 }
