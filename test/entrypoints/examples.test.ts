@@ -61,6 +61,7 @@ describe('action.yml', () => {
         'dry-run',
         'force',
         'only',
+        'shard',
         'fail-on',
         'id',
         'domains',
