@@ -95,6 +95,8 @@ describe('workflows-examples', () => {
         'reusable/certkeeper.yml',
         'reusable/caller.yml',
         'lambda/template.yaml',
+        'lambda-fleet/template.yaml',
+        'fleet/certkeeper-fleet.yml',
       ]),
     );
     for (const file of files) {
@@ -102,7 +104,7 @@ describe('workflows-examples', () => {
       const doc = file.endsWith('template.yaml') ? parseTemplate(text) : YAML.parse(text);
       expect(isObject(doc), file).toBe(true);
     }
-    for (const dir of ['scheduled', 'reusable', 'lambda']) {
+    for (const dir of ['scheduled', 'reusable', 'lambda', 'lambda-fleet', 'fleet']) {
       expect((await readFile(join(EXAMPLES, dir, 'README.md'), 'utf8')).length).toBeGreaterThan(200);
     }
   });
