@@ -107,7 +107,12 @@ describe('Lambda fleet handlers (bundle, Node 24)', () => {
     expect(value<{ batches: unknown[]; total: number }>(again)).toMatchObject({ batches: [], total: 0 });
     // Plan read every store: the whole fleet's DaysLeft, not just the due ones.
     for (const id of ids) expect(emfValue(again, 'DaysLeft', { certificate: id })).toBeGreaterThan(1);
-    await expectNoKeyMaterial([planned, ...renews, reported, again], dir);
+    // A forced plan takes every certificate again, and says so to each renew.
+    const forced = await invokeLambda({ force: true }, env, { handler: 'plan', requestId: 'plan-3' });
+    const forcedPlan = value<{ batches: { ids: string[]; force?: boolean }[]; total: number }>(forced);
+    expect(forcedPlan.total).toBe(7);
+    expect(forcedPlan.batches.every((b) => b.force === true)).toBe(true);
+    await expectNoKeyMaterial([planned, ...renews, reported, again, forced], dir);
   });
 
   it('renew defers what it cannot start with 3 minutes left; report throws after its metrics when any failed', async () => {
