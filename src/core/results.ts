@@ -1,7 +1,8 @@
 import type { ErrorInfo } from '../ports/errors.js';
 import type { Health } from './plan.js';
 
-export type ResultStatus = 'renewed' | 'skipped' | 'would-renew' | 'failed' | 'locked';
+/** `deferred`: due, but deliberately not attempted in this run; its reason says why and until when (PRODUCT §3). */
+export type ResultStatus = 'renewed' | 'skipped' | 'would-renew' | 'deferred' | 'failed' | 'locked';
 
 export interface HookResult {
   type: string;
@@ -51,6 +52,7 @@ export function runFailed(report: RunReport, failOn: FailOn = 'error'): boolean 
     failed ||
     report.results.some(
       (r) =>
+        r.status === 'deferred' ||
         (r.hooks ?? []).some((h) => h.status !== 'ok') ||
         r.health === 'warning' ||
         r.health === 'critical' ||
@@ -60,7 +62,14 @@ export function runFailed(report: RunReport, failOn: FailOn = 'error'): boolean 
 }
 
 export function summarize(results: CertificateResult[]): Record<ResultStatus, number> {
-  const out: Record<ResultStatus, number> = { renewed: 0, skipped: 0, 'would-renew': 0, failed: 0, locked: 0 };
+  const out: Record<ResultStatus, number> = {
+    renewed: 0,
+    skipped: 0,
+    'would-renew': 0,
+    deferred: 0,
+    failed: 0,
+    locked: 0,
+  };
   for (const r of results) out[r.status]++;
   return out;
 }

@@ -145,7 +145,7 @@ async function processCertificate(cert: CertificateConfig, ctx: RunContext): Pro
             serialNumber: current.state.info.serialNumber,
           }
         : {};
-    const notDue = (status: 'skipped' | 'would-renew', reason: string): CertificateResult => ({
+    const notDue = (status: 'skipped' | 'would-renew' | 'deferred', reason: string): CertificateResult => ({
       ...base,
       status,
       reason,
@@ -170,8 +170,8 @@ async function processCertificate(cert: CertificateConfig, ctx: RunContext): Pro
     const remaining = ctx.options.remainingTimeMs?.();
     if (remaining !== undefined && remaining < (ctx.options.minStartMs ?? 180_000)) {
       return notDue(
-        'skipped',
-        `deferred: due (${decision.reason}) but only ${Math.round(remaining / 1000)} s of the invocation left`,
+        'deferred',
+        `due (${decision.reason}), but only ${Math.round(remaining / 1000)} s of the invocation left: the next run renews it`,
       );
     }
 

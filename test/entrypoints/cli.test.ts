@@ -115,3 +115,55 @@ certificates:
     expect(JSON.parse(r.stdout).properties.certificates).toBeDefined();
   });
 });
+
+describe('--shard i/N', () => {
+  it('plan --shards lists the shards with due certificates; run --shard renews each exactly once across them', async () => {
+    const dir = await tempDir();
+    const ids = Array.from({ length: 6 }, (_, i) => `shard-${i}`);
+    const path = await writeConfig(
+      localConfig(
+        stack,
+        dir,
+        ids.map((id) => ({ id, domains: [uniqueZone('shd')] })),
+      ),
+    );
+    const planned = await cli(['plan', '-c', path, '--json', '--shards', '4']);
+    expect(planned.code).toBe(0);
+    const shards = JSON.parse(planned.stdout).shards as { shard: string; ids: string[] }[];
+    expect(shards.flatMap((s) => s.ids).sort()).toEqual(ids);
+    expect(shards.every((s) => /^[1-4]\/4$/.test(s.shard) && s.ids.length > 0)).toBe(true);
+
+    const renewed: string[] = [];
+    for (let i = 1; i <= 4; i++) {
+      const r = await cli(['run', '-c', path, '--json', '--shard', `${i}/4`]);
+      expect(r.code, r.stderr).toBe(0);
+      const results = JSON.parse(r.stdout).results as { id: string; status: string }[];
+      // Exactly the plan's ids for this shard, and nothing of the others' (their stores are not read).
+      expect(results.map((x) => x.id).sort()).toEqual((shards.find((s) => s.shard === `${i}/4`)?.ids ?? []).sort());
+      for (const x of results) expect(x.status).toBe('renewed');
+      renewed.push(...results.map((x) => x.id));
+    }
+    expect(renewed.sort()).toEqual(ids);
+    // Nothing due any more: no shard has work.
+    const again = await cli(['plan', '-c', path, '--json', '--shards', '4']);
+    expect(JSON.parse(again.stdout).shards).toEqual([]);
+    const table = await cli(['plan', '-c', path, '--shards', '4']);
+    expect(table.stdout).toContain('shards with due certificates: none');
+  });
+
+  it('rejects a bad shard as a usage error (exit 2)', async () => {
+    const path = await writeConfig(localConfig(stack, await tempDir(), [{ id: 'x', domains: ['example.com'] }]));
+    for (const args of [
+      ['run', '--shard', '0/4'],
+      ['run', '--shard', '5/4'],
+      ['run', '--shard', '1/300'],
+      ['run', '--shard', 'two/4'],
+      ['run', '--shards', '4'],
+      ['plan', '--shards', '0'],
+    ]) {
+      const r = await cli([...args, '-c', path]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/--shards?:/);
+    }
+  });
+});

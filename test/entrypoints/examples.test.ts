@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
+import { parseTemplate } from '../support/cfn.js';
 import { ROOT } from './helpers.js';
 
 /** Static checks of workflows-examples/ and action.yml: they parse, and they fit together. */
@@ -32,49 +33,6 @@ async function yamlFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/**
- * CloudFormation's short-form intrinsics (`!Ref`, `!GetAtt`, `!Sub`, …) as plain objects, so a
- * SAM template parses and its references can be checked.
- */
-const CFN_FUNCTIONS = [
-  'Ref',
-  'GetAtt',
-  'Sub',
-  'Join',
-  'Split',
-  'If',
-  'Equals',
-  'Not',
-  'And',
-  'Or',
-  'Select',
-  'GetAZs',
-  'FindInMap',
-  'ImportValue',
-  'Base64',
-  'Condition',
-];
-const cfnTags: YAML.Tags = CFN_FUNCTIONS.flatMap((name) => {
-  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
-  return [
-    { tag: `!${name}`, resolve: (value: string) => ({ [key]: name === 'GetAtt' ? value.split('.') : value }) },
-    {
-      tag: `!${name}`,
-      collection: 'seq' as const,
-      resolve: (seq: YAML.YAMLSeq) => ({ [key]: seq.toJSON() }),
-    },
-    {
-      tag: `!${name}`,
-      collection: 'map' as const,
-      resolve: (map: YAML.YAMLMap) => ({ [key]: map.toJSON() }),
-    },
-  ] as YAML.Tags;
-});
-
-function parseTemplate(text: string): Node {
-  return YAML.parse(text, { customTags: cfnTags }) as Node;
-}
-
 /** Every value under `node`, depth first. */
 function* walk(node: unknown): Generator<unknown> {
   yield node;
@@ -103,6 +61,7 @@ describe('action.yml', () => {
         'dry-run',
         'force',
         'only',
+        'shard',
         'fail-on',
         'id',
         'domains',
@@ -136,6 +95,8 @@ describe('workflows-examples', () => {
         'reusable/certkeeper.yml',
         'reusable/caller.yml',
         'lambda/template.yaml',
+        'lambda-fleet/template.yaml',
+        'fleet/certkeeper-fleet.yml',
       ]),
     );
     for (const file of files) {
@@ -143,7 +104,7 @@ describe('workflows-examples', () => {
       const doc = file.endsWith('template.yaml') ? parseTemplate(text) : YAML.parse(text);
       expect(isObject(doc), file).toBe(true);
     }
-    for (const dir of ['scheduled', 'reusable', 'lambda']) {
+    for (const dir of ['scheduled', 'reusable', 'lambda', 'lambda-fleet', 'fleet']) {
       expect((await readFile(join(EXAMPLES, dir, 'README.md'), 'utf8')).length).toBeGreaterThan(200);
     }
   });

@@ -212,7 +212,7 @@ export async function storedKeys(dir: string): Promise<{ name: string; pem: stri
 
 const LAMBDA_RUNNER = `
 import { writeFileSync } from 'node:fs';
-const { handler } = await import(process.env.CK_BUNDLE);
+const handler = (await import(process.env.CK_BUNDLE))[process.env.CK_HANDLER];
 const event = JSON.parse(process.env.CK_EVENT);
 const remaining = Number(process.env.CK_REMAINING_MS);
 const deadline = Date.now() + remaining;
@@ -234,17 +234,19 @@ writeFileSync(process.env.CK_OUTCOME, JSON.stringify(outcome));
 `;
 
 export interface LambdaRun extends ProcessResult {
-  outcome: { ok: true; value: { results: Record<string, unknown>[] } } | { ok: false; name: string; message: string };
+  outcome:
+    | { ok: true; value: { results: Record<string, unknown>[]; [key: string]: unknown } }
+    | { ok: false; name: string; message: string };
   /** stdout and stderr lines that are JSON (Powertools logs and EMF). */
   lines: Record<string, unknown>[];
   emf: Record<string, unknown>[];
 }
 
-/** Imports dist/lambda/index.mjs in a fresh Node 24 process and invokes the handler once, as the runtime would. */
+/** Imports dist/lambda/index.mjs in a fresh Node 24 process and invokes one handler (`handler` unless named) once, as the runtime would. */
 export async function invokeLambda(
   event: unknown,
   env: Record<string, string>,
-  opts: { remainingMs?: number; requestId?: string; cwd?: string } = {},
+  opts: { remainingMs?: number; requestId?: string; cwd?: string; handler?: string } = {},
 ): Promise<LambdaRun> {
   const dir = await tempDir('ck-lambda-');
   const runner = join(dir, 'invoke.mjs');
@@ -254,6 +256,7 @@ export async function invokeLambda(
     cwd: opts.cwd ?? dir,
     env: {
       CK_BUNDLE: LAMBDA_BUNDLE,
+      CK_HANDLER: opts.handler ?? 'handler',
       CK_EVENT: JSON.stringify(event),
       CK_REMAINING_MS: String(opts.remainingMs ?? 900_000),
       CK_REQUEST_ID: opts.requestId ?? 'c0ffee00-0000-4000-8000-000000000001',

@@ -168,7 +168,7 @@ describe('action: summary', () => {
     finishedAt: '',
     durationMs: 1200,
     dryRun: false,
-    summary: { renewed: 1, skipped: 1, 'would-renew': 0, failed: 1, locked: 0 },
+    summary: { renewed: 1, skipped: 1, 'would-renew': 0, deferred: 0, failed: 1, locked: 0 },
   };
 
   it('escapes what it puts in HTML, draws a bar of the days left', () => {

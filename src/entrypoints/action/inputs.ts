@@ -1,5 +1,6 @@
 import { normalizeDomain } from '../../core/domains.js';
 import type { FailOn } from '../../core/results.js';
+import { parseShard, type Shard } from '../../core/shard.js';
 import { ConfigError, type ConfigIssue } from '../../ports/errors.js';
 
 /** Reads one input as the runner passes it (`INPUT_<NAME>`, hyphens kept); @actions/core's getInput in practice. */
@@ -11,6 +12,8 @@ export interface ActionInputs {
   force: boolean;
   only: string[];
   failOn: FailOn;
+  /** `shard: i/N`: only the certificates whose id hashes into shard i of N (PRODUCT §8). */
+  shard?: Shard;
   shortcut: Shortcut;
 }
 
@@ -51,12 +54,20 @@ export function readInputs(get: GetInput): ActionInputs {
   if (!['error', 'warning', 'never'].includes(failOn)) {
     issues.push({ path: 'input fail-on', message: `must be error, warning or never, not "${failOn}"` });
   }
+  let shard: Shard | undefined;
+  try {
+    if (get('shard')) shard = parseShard(get('shard'), 'input shard');
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    issues.push(...error.issues);
+  }
   const inputs: ActionInputs = {
     config: get('config') || 'certkeeper.yml',
     dryRun: bool('dry-run'),
     force: bool('force'),
     only: list(get('only')),
     failOn,
+    ...(shard ? { shard } : {}),
     shortcut: {
       id: get('id'),
       domains: list(get('domains')),

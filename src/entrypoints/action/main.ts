@@ -4,6 +4,7 @@ import { actionsLogger } from '../../adapters/logging/actions.js';
 import { createAdapters } from '../../adapters/registry.js';
 import { type RunReport, runFailed } from '../../core/results.js';
 import { run as runCertificates } from '../../core/runner.js';
+import { inShard } from '../../core/shard.js';
 import { systemClock } from '../../ports/clock.js';
 import type { Config } from '../../ports/config.js';
 import { ConfigError } from '../../ports/errors.js';
@@ -25,19 +26,25 @@ export async function run(env: Record<string, string | undefined> = process.env)
   const mask = lineMasker(core.setSecret);
   try {
     const inputs = readInputs((name) => core.getInput(name));
-    const config = await loadConfig(inputs, env);
-    for (const secret of configSecrets(config, env)) mask(secret);
+    const loaded = await loadConfig(inputs, env);
+    for (const secret of configSecrets(loaded, env)) mask(secret);
 
-    const unknown = inputs.only.filter((id) => !config.certificates.some((c) => c.id === id));
+    const unknown = inputs.only.filter((id) => !loaded.certificates.some((c) => c.id === id));
     if (unknown.length) {
       throw new ConfigError([
         { path: 'input only', message: `no certificate with id ${unknown.map((u) => `"${u}"`).join(', ')}` },
       ]);
     }
 
+    // A shard is a smaller config: the other shards' certificates are not even read. The adapters
+    // see the whole one: the ACME account lives in the first certificate's store kind.
+    const { shard } = inputs;
+    const config = shard
+      ? { ...loaded, certificates: loaded.certificates.filter((c) => inShard(c.id, shard)) }
+      : loaded;
     const logger = actionsLogger();
     const adapters = maskingAdapters(
-      createAdapters(config, { clock: systemClock, logger, env, entry: 'github-action' }),
+      createAdapters(loaded, { clock: systemClock, logger, env, entry: 'github-action' }),
       mask,
     );
     const issuedBy: IssuedBy = {

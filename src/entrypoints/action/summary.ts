@@ -4,6 +4,7 @@ const STATUS_ICON: Record<ResultStatus, string> = {
   renewed: '✅',
   skipped: '⏭️',
   'would-renew': '📝',
+  deferred: '⏸️',
   failed: '❌',
   locked: '🔒',
 };
@@ -60,6 +61,7 @@ export function summaryLine(report: RunReport): string {
     `${s.renewed} renewed`,
     `${s.skipped} skipped`,
     ...(s['would-renew'] ? [`${s['would-renew']} would renew`] : []),
+    ...(s.deferred ? [`${s.deferred} deferred`] : []),
     `${s.failed} failed`,
     ...(s.locked ? [`${s.locked} locked`] : []),
   ];

@@ -36,7 +36,7 @@ export function formatTable(report: RunReport): string {
   }
   const s = report.summary;
   out.push(
-    `${report.results.length} certificate(s): ${s.renewed} renewed, ${s.skipped} skipped, ${s['would-renew']} would renew, ${s.failed} failed, ${s.locked} locked (${report.durationMs} ms)`,
+    `${report.results.length} certificate(s): ${s.renewed} renewed, ${s.skipped} skipped, ${s['would-renew']} would renew, ${s.deferred} deferred, ${s.failed} failed, ${s.locked} locked (${report.durationMs} ms)`,
   );
   return out.join('\n');
 }

@@ -4,6 +4,7 @@ import { consoleLogger } from '../../adapters/logging/console.js';
 import { createAdapters } from '../../adapters/registry.js';
 import { type FailOn, runFailed } from '../../core/results.js';
 import { run } from '../../core/runner.js';
+import { inShard, parseShard, parseShardCount, type Shard, shardsOf } from '../../core/shard.js';
 import { systemClock } from '../../ports/clock.js';
 import type { Config } from '../../ports/config.js';
 import { ConfigError } from '../../ports/errors.js';
@@ -25,6 +26,8 @@ options:
       --dry-run         decide and report, change nothing
       --force           renew even when not due
       --only <ids>      only these certificate ids (comma separated, repeatable)
+      --shard <i/N>     only the certificates whose id hashes into shard i of N (1-based, N ≤ 256)
+      --shards <N>      plan: also list the shards (of N) that hold due certificates (a GitHub matrix)
       --fail-on <when>  error (default) | warning | never
       --json            print one JSON object { results: [...] } on stdout
   -v, --verbose         debug log lines
@@ -90,18 +93,34 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     }
     case 'run':
     case 'plan': {
-      const config = await load(values.config, io);
-      if (!config) return 2;
-      const unknown = only.filter((id) => !config.certificates.some((c) => c.id === id));
+      const dryRun = command === 'plan' || Boolean(values['dry-run']);
+      let shard: ReturnType<typeof parseShard> | undefined;
+      let shards: number | undefined;
+      try {
+        if (values.shard !== undefined) shard = parseShard(values.shard);
+        if (values.shards !== undefined) {
+          if (!dryRun) throw new ConfigError([{ path: '--shards', message: 'only with plan (or --dry-run)' }]);
+          shards = parseShardCount(values.shards);
+        }
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        io.stderr(`certkeeper: ${error.message}\n`);
+        return 2;
+      }
+      const loaded = await load(values.config, io);
+      if (!loaded) return 2;
+      const unknown = only.filter((id) => !loaded.certificates.some((c) => c.id === id));
       if (unknown.length) {
         io.stderr(`certkeeper: --only: no certificate with id ${unknown.map((u) => `"${u}"`).join(', ')}\n`);
         return 2;
       }
-      return runAndReport(config, {
+      return runAndReport(loaded, {
         io,
-        dryRun: command === 'plan' || Boolean(values['dry-run']),
+        dryRun,
         force: Boolean(values.force),
         only,
+        ...(shard ? { shard } : {}),
+        ...(shards ? { shards } : {}),
         json: Boolean(values.json),
         verbose: Boolean(values.verbose),
         failOn,
@@ -122,6 +141,8 @@ function parse(argv: string[]) {
       'dry-run': { type: 'boolean' },
       force: { type: 'boolean' },
       only: { type: 'string', multiple: true },
+      shard: { type: 'string' },
+      shards: { type: 'string' },
       'fail-on': { type: 'string' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
@@ -146,15 +167,31 @@ async function load(path: string, io: CliIo): Promise<Config | undefined> {
 
 export async function runAndReport(
   config: Config,
-  opts: { io: CliIo; dryRun: boolean; force: boolean; only: string[]; json: boolean; verbose: boolean; failOn: FailOn },
+  opts: {
+    io: CliIo;
+    dryRun: boolean;
+    force: boolean;
+    only: string[];
+    json: boolean;
+    verbose: boolean;
+    failOn: FailOn;
+    shard?: Shard;
+    shards?: number;
+  },
 ): Promise<number> {
   const logger = consoleLogger({ verbose: opts.verbose, write: (l) => opts.io.stderr(`${l}\n`) });
+  // The adapters see the whole config: the ACME account lives in the first certificate's store
+  // kind, whichever shard runs. A shard is a smaller config: the others' stores are not even read.
   const adapters = createAdapters(config, { clock: systemClock, logger, env: opts.io.env, entry: 'cli' });
+  const { shard } = opts;
+  const runConfig = shard
+    ? { ...config, certificates: config.certificates.filter((c) => inShard(c.id, shard)) }
+    : config;
   let report: Awaited<ReturnType<typeof run>>;
   const interrupt = abortOnSignals(logger);
   try {
     report = await run(
-      config,
+      runConfig,
       {
         dryRun: opts.dryRun,
         force: opts.force,
@@ -173,7 +210,16 @@ export async function runAndReport(
   } finally {
     interrupt.dispose();
   }
-  if (opts.json) opts.io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-  else opts.io.stdout(`${formatTable(report)}\n`);
+  // The shards that would have work: a GitHub matrix of only those (workflows-examples/fleet/).
+  const due = report.results.filter((r) => r.status === 'would-renew' || r.status === 'failed').map((r) => r.id);
+  const shards = opts.shards ? shardsOf(due, opts.shards) : undefined;
+  if (opts.json) opts.io.stdout(`${JSON.stringify(shards ? { ...report, shards } : report, null, 2)}\n`);
+  else {
+    opts.io.stdout(`${formatTable(report)}\n`);
+    if (shards) {
+      const list = shards.map((s) => `${s.shard} (${s.ids.length})`).join(', ') || 'none';
+      opts.io.stdout(`shards with due certificates: ${list}\n`);
+    }
+  }
   return runFailed(report, opts.failOn) ? 1 : 0;
 }

@@ -10,14 +10,8 @@ import type { RunReport } from '../../core/results.js';
  * A metric with extra dimensions goes out as its own EMF line: an EMF object's dimension sets
  * apply to all its metrics, and DaysLeft must not be summed across certificates.
  */
-export function recordRunMetrics(metrics: Metrics, report: RunReport): void {
-  for (const r of report.results) {
-    if (r.daysLeft === undefined) continue;
-    metrics
-      .singleMetric()
-      .addDimension('certificate', r.id)
-      .addMetric('DaysLeft', MetricUnit.NoUnit, Math.round(r.daysLeft * 100) / 100);
-  }
+export function recordRunMetrics(metrics: Metrics, report: Pick<RunReport, 'results' | 'summary'>): void {
+  recordDaysLeft(metrics, report.results);
   const byClass = new Map<string, number>();
   for (const r of report.results) {
     if (r.status !== 'failed') continue;
@@ -30,4 +24,15 @@ export function recordRunMetrics(metrics: Metrics, report: RunReport): void {
   metrics.addMetric('RenewalSucceeded', MetricUnit.Count, report.summary.renewed);
   metrics.addMetric('RenewalFailed', MetricUnit.Count, report.summary.failed);
   metrics.publishStoredMetrics();
+}
+
+/** `DaysLeft` alone: the fleet's plan reads every store, so it reports the whole fleet's health. */
+export function recordDaysLeft(metrics: Metrics, results: RunReport['results']): void {
+  for (const r of results) {
+    if (r.daysLeft === undefined) continue;
+    metrics
+      .singleMetric()
+      .addDimension('certificate', r.id)
+      .addMetric('DaysLeft', MetricUnit.NoUnit, Math.round(r.daysLeft * 100) / 100);
+  }
 }

@@ -57,6 +57,7 @@ renewal:
   warnBefore: 14d                   # health thresholds reported on every run, even when nothing renews
   criticalBefore: 7d
 concurrency: 4                      # certificates worked on at once
+fleet: { batchSize: 25 }            # certificates per renew invocation in a fan-out (§8)
 leaseTtl: 10m                       # how long a run's lease on a certificate lasts unless extended (§3)
 defaults:                           # any certificate field; a certificate's own value wins
   keyType: ec-p256                  # ec-p256 | ec-p384 | rsa-2048 | rsa-3072 | rsa-4096
@@ -166,7 +167,9 @@ describe('valid configs', () => {
     c.renewal = { renewBefore: '30d', warnBefore: '21d', criticalBefore: '36h' };
     c.concurrency = 64;
     c.leaseTtl = '90s';
+    c.fleet = { batchSize: 10 };
     const config = parseConfig(c, { env: {} });
+    expect(config.fleet).toEqual({ batchSize: 10 });
     expect(config.renewal).toEqual({
       renewBefore: { kind: 'days', value: 30 },
       warnBeforeMs: 21 * 86_400_000,
@@ -470,6 +473,8 @@ const BAD: BadCase[] = [
     message: 'expected array',
   },
   { name: 'unknown top-level key', mutate: (c) => (c.concurency = 4), path: 'concurency', message: 'unknown key' },
+  { name: 'fleet.batchSize 0', mutate: (c) => (c.fleet = { batchSize: 0 }), path: 'fleet.batchSize', message: '>=1' },
+  { name: 'fleet typo', mutate: (c) => (c.fleet = { batchsize: 5 }), path: 'fleet.batchsize', message: 'unknown key' },
   { name: 'concurrency 0', mutate: (c) => (c.concurrency = 0), path: 'concurrency', message: '>=1' },
   { name: 'concurrency 65', mutate: (c) => (c.concurrency = 65), path: 'concurrency', message: '<=64' },
   { name: 'concurrency 1.5', mutate: (c) => (c.concurrency = 1.5), path: 'concurrency', message: 'expected int' },
