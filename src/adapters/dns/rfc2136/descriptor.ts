@@ -10,7 +10,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 /** "host:port" → parts, or what is wrong with it. IPv6 addresses go in brackets: "[2001:db8::53]:53". */
 export function parseServer(value: string): { host: string; port: number } | { problem: string } {
   const example = 'e.g. "ns1.example.com:53" or "[2001:db8::53]:53"';
-  const m = /^\[([0-9a-fA-F:.]+)\]:(.*)$/.exec(value) ?? /^([^:[\]\s]+):(.*)$/.exec(value);
+  const m = /^\[([0-9a-fA-F:.]+)\]:(.*)$/.exec(value) ?? /^([^:[\]\s]+):([^:]*)$/.exec(value);
   if (!m) {
     return {
       problem: value.includes(':')

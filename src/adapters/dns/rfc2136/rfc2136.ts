@@ -285,7 +285,7 @@ function updateError(c: FailureContext): DnsProviderError {
     return new DnsProviderError(
       `${head} failed: BADKEY, the server does not know key ${key.name} with ${key.algorithm}`,
       {
-        hint: `wrong key name or algorithm: tsig.name and tsig.algorithm must match the key defined on the server (name "${key.name}", ${key.algorithm})`,
+        hint: `wrong key name or algorithm: tsig.name and tsig.algorithm must match the key defined on the server (name "${key.name}", ${key.algorithm}); Knot also answers BADKEY when no acl of the zone names the key: ${POLICY_HINT(key.name, zone)}`,
       },
     );
   }
