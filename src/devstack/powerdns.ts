@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +33,11 @@ export interface PowerDnsServer extends AuthDnsServer {
   api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }>;
 }
 
-export const SQLITE_SCHEMA = '/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql';
+/** The gsqlite3 schema shipped by pdns-backend-sqlite3 (the /usr/share/doc path is a link to it). */
+export const SQLITE_SCHEMAS = [
+  '/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql',
+  '/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql',
+];
 
 const DIGEST_BYTES: Record<TsigKeySpec['algorithm'], number> = {
   'hmac-sha1': 20,
@@ -43,8 +47,11 @@ const DIGEST_BYTES: Record<TsigKeySpec['algorithm'], number> = {
   'hmac-sha512': 64,
 };
 
-function createDatabase(path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
+async function createDatabase(path: string): Promise<void> {
+  const schema = SQLITE_SCHEMAS.find((f) => existsSync(f));
+  if (!schema)
+    throw new Error(`no PowerDNS sqlite schema (${SQLITE_SCHEMAS.join(', ')}): apt-get install pdns-backend-sqlite3`);
+  await new Promise<void>((resolve, reject) => {
     const child = spawn('sqlite3', [path], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
@@ -52,9 +59,9 @@ function createDatabase(path: string): Promise<void> {
     });
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`sqlite3 ${path} < ${SQLITE_SCHEMA} failed (exit ${code}): ${err}`)),
+      code === 0 ? resolve() : reject(new Error(`sqlite3 ${path} < ${schema} failed (exit ${code}): ${err}`)),
     );
-    createReadStream(SQLITE_SCHEMA).on('error', reject).pipe(child.stdin);
+    createReadStream(schema).on('error', reject).pipe(child.stdin);
   });
 }
 
