@@ -12,7 +12,6 @@ import {
   encodeRecord,
   encodeUpdate,
   type MessageView,
-  messageId,
   parseMessage,
   rcodeName,
   rcodeOf,
@@ -137,7 +136,7 @@ export function createRfc2136Provider(config: Rfc2136Config, deps: Rfc2136Deps):
    */
   const discoverZone = async (name: string, signal?: AbortSignal): Promise<string> => {
     for (let candidate: string | undefined = name; candidate; candidate = parent(candidate)) {
-      const { rcode, view, response } = await query(candidate, 'SOA', signal);
+      const { rcode, view, response, aa } = await query(candidate, 'SOA', signal);
       if (rcode !== 0 && rcode !== 3) continue;
       const soa = [...view.answers, ...view.authorities].find((r) => r.type === TYPE.SOA);
       if (soa && inZone(candidate, normalize(soa.name))) return normalize(soa.name);
@@ -149,7 +148,7 @@ export function createRfc2136Provider(config: Rfc2136Config, deps: Rfc2136Deps):
         );
       }
       const referral = view.authorities.find((r) => r.type === TYPE.NS);
-      if (referral && !(response[2]! & 0x04)) {
+      if (referral && !aa) {
         throw new DnsProviderError(
           `rfc2136: ${name} is in ${normalize(referral.name)}, delegated to ${rdataName(response, referral)}, which ${server} does not serve`,
           { hint: `point \`server\` at the primary of ${normalize(referral.name)}, or set \`zone\`` },
@@ -203,10 +202,7 @@ export function createRfc2136Provider(config: Rfc2136Config, deps: Rfc2136Deps):
       names: [...new Set(records.map((r) => r.name))],
       tsig: verdict.status,
     });
-    if (rcode === 0 && verdict.status === 'valid' && verdict.error === 0) {
-      if (messageId(response) !== messageId(signed.wire)) throw new DnsProviderError('rfc2136: answer id mismatch');
-      return;
-    }
+    if (rcode === 0 && verdict.status === 'valid' && verdict.error === 0) return;
     throw updateError({ rcode, verdict, zone, what, server, key, now: deps.clock.now().getTime() });
   };
 

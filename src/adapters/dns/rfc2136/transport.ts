@@ -28,8 +28,6 @@ export interface ExchangeOptions {
 export interface Exchanged {
   response: Buffer;
   protocol: 'udp' | 'tcp';
-  /** Messages sent for this exchange (UDP retransmissions and the TCP retry count). */
-  sent: number;
 }
 
 export class TransportError extends Error {
@@ -44,10 +42,10 @@ export class TransportError extends Error {
 }
 
 export async function exchange(endpoint: Endpoint, wire: Buffer, opts: ExchangeOptions): Promise<Exchanged> {
-  if (wire.length > UDP_MAX) return { response: await overTcp(endpoint, wire, opts), protocol: 'tcp', sent: 1 };
-  const udp = await overUdp(endpoint, wire, opts);
-  if (!isTruncated(udp.response)) return { response: udp.response, protocol: 'udp', sent: udp.sent };
-  return { response: await overTcp(endpoint, wire, opts), protocol: 'tcp', sent: udp.sent + 1 };
+  if (wire.length > UDP_MAX) return { response: await overTcp(endpoint, wire, opts), protocol: 'tcp' };
+  const response = await overUdp(endpoint, wire, opts);
+  if (!isTruncated(response)) return { response, protocol: 'udp' };
+  return { response: await overTcp(endpoint, wire, opts), protocol: 'tcp' };
 }
 
 /**
@@ -75,11 +73,7 @@ async function within<T>(promise: Promise<T>, ms: number, clock: Clock, signal?:
   }
 }
 
-async function overUdp(
-  endpoint: Endpoint,
-  wire: Buffer,
-  opts: ExchangeOptions,
-): Promise<{ response: Buffer; sent: number }> {
+async function overUdp(endpoint: Endpoint, wire: Buffer, opts: ExchangeOptions): Promise<Buffer> {
   opts.signal?.throwIfAborted();
   const socket = createSocket(isIPv6(endpoint.host) ? 'udp6' : 'udp4');
   const id = messageId(wire);
@@ -102,7 +96,7 @@ async function overUdp(
     for (let attempt = 1; attempt <= opts.udpTries; attempt++) {
       socket.send(wire);
       const response = await within(answer, opts.udpTimeoutMs, opts.clock, opts.signal);
-      if (response) return { response, sent: attempt };
+      if (response) return response;
     }
     throw new TransportError(`no answer over UDP after ${opts.udpTries} tries`, 'udp');
   } catch (error) {
