@@ -10,10 +10,10 @@ import type { PowerDnsOptions } from './descriptor.js';
  * The API has no per-record add or delete and no compare-and-swap (4.7: PATCH replaces a whole
  * rrset), so each write reads the TXT rrset, PATCHes it back merged, and reads it again. Within
  * this process writes to a zone are queued, so they never race. Another process that read before
- * our PATCH and writes after it drops our values; it does so within its own read-to-write time, so
- * re-reading after a little more than twice ours (plus jitter) sees that, and we write again. A
- * foreign writer that never re-checks can still lose a value it wrote between our read and our
- * write: the API offers nothing to prevent that.
+ * our PATCH was applied and writes after it drops our values; its write lands within its own
+ * read-to-write time, about our GET + PATCH time, so re-reading that long after our PATCH sees it,
+ * and we write again. A foreign writer that never re-checks can still lose a value it wrote
+ * between our read and our write: the 4.7 API offers nothing to prevent that.
  */
 
 export interface PowerDnsConfig extends PowerDnsOptions {
@@ -244,7 +244,7 @@ export function createPowerDnsProvider(config: PowerDnsConfig, deps: PowerDnsDep
         });
         await call('PATCH', zonePath(zone), `writing TXT ${names.join(', ')}`, { rrsets }, signal);
         const took = deps.clock.now().getTime() - started;
-        await deps.clock.sleep(Math.min(1_000, Math.max(10, 2 * took)) + random() * 10, signal);
+        await deps.clock.sleep(Math.min(1_000, Math.max(10, took)) + random() * 10, signal);
         const after = await Promise.all(names.map((n) => readSet(zone, n, signal)));
         if (satisfied(after)) return;
         logger.warn(`powerdns: TXT ${names.join(', ')} changed by another writer while we wrote it; writing again`, {
