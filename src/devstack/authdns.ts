@@ -69,7 +69,8 @@ export function tsigKeygen(spec: TsigKeySpec): Promise<TsigKeyMaterial> {
       out += d.toString();
     });
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': stdout may still hold the key when the process has exited.
+    child.on('close', (code) => {
       const secret = /secret "([^"]+)"/.exec(out)?.[1];
       if (code === 0 && secret) resolve({ ...spec, secret });
       else

@@ -58,7 +58,7 @@ async function createDatabase(path: string): Promise<void> {
       err += d.toString();
     });
     child.on('error', reject);
-    child.on('exit', (code) =>
+    child.on('close', (code) =>
       code === 0 ? resolve() : reject(new Error(`sqlite3 ${path} < ${schema} failed (exit ${code}): ${err}`)),
     );
     createReadStream(schema).on('error', reject).pipe(child.stdin);

@@ -19,7 +19,7 @@ interface NameCodec extends Codec<string> {
 }
 const codecs = dnsPacket as unknown as { name: NameCodec; txt: Codec<Buffer[]> };
 
-export const TYPE = { SOA: 6, NS: 2, TXT: 16, TSIG: 250 } as const;
+export const TYPE = { NS: 2, CNAME: 5, SOA: 6, TXT: 16, TSIG: 250 } as const;
 export const CLASS = { IN: 1, NONE: 254, ANY: 255 } as const;
 export const OPCODE_UPDATE = 5;
 

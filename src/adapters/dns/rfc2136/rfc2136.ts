@@ -140,7 +140,7 @@ export function createRfc2136Provider(config: Rfc2136Config, deps: Rfc2136Deps):
       if (rcode !== 0 && rcode !== 3) continue;
       const soa = [...view.answers, ...view.authorities].find((r) => r.type === TYPE.SOA);
       if (soa && inZone(candidate, normalize(soa.name))) return normalize(soa.name);
-      const cname = view.answers.find((r) => r.type === 5 && normalize(r.name) === candidate);
+      const cname = view.answers.find((r) => r.type === TYPE.CNAME && normalize(r.name) === candidate);
       if (cname) {
         throw new DnsProviderError(
           `rfc2136: ${candidate} is a CNAME to ${rdataName(response, cname)} on ${server}; TXT records cannot sit beside it`,
@@ -180,7 +180,7 @@ export function createRfc2136Provider(config: Rfc2136Config, deps: Rfc2136Deps):
       const name = normalize(r.name);
       const zone = zoneOf.get(name)!;
       const list = grouped.get(zone) ?? [];
-      if (!list.some((x) => normalize(x.name) === name && x.value === r.value)) list.push({ name, value: r.value });
+      if (!list.some((x) => x.name === name && x.value === r.value)) list.push({ name, value: r.value });
       grouped.set(zone, list);
     }
     return grouped;

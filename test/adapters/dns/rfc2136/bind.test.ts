@@ -36,6 +36,7 @@ beforeAll(async () => {
           'child IN NS ns1.child',
           'ns1.child IN A 127.0.0.1',
           'ext IN NS ns.elsewhere.invalid.',
+          '_acme-challenge.alias IN CNAME _acme-challenge.validation.example.invalid.',
         ],
       },
       { name: child, updateKeys: ['k-hmac-sha256'] },
@@ -133,6 +134,12 @@ describe('rfc2136 against BIND 9', () => {
       );
       expect(e.message).toContain(`delegated to ns.elsewhere.invalid`);
       expect(e.hint).toContain('`server`');
+    });
+
+    it('a CNAME at the challenge name points at challengeAlias', async () => {
+      const e = await providerError(provider().present([{ name: `_acme-challenge.alias.${zone}`, value: 'x' }]), bind);
+      expect(e.message).toContain('is a CNAME to _acme-challenge.validation.example.invalid');
+      expect(e.hint).toContain('challengeAlias');
     });
 
     it('says so when the server holds no zone for the name', async () => {
