@@ -151,8 +151,15 @@ export function createPowerDnsProvider(config: PowerDnsConfig, deps: PowerDnsDep
       signal?.removeEventListener('abort', onAbort);
       timer.abort();
     }
-    if (res.ok) return (text ? JSON.parse(text) : undefined) as T;
-    throw apiError(res.status, text, what, { root, serverId });
+    if (!res.ok) throw apiError(res.status, text, what, { root, serverId });
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch (error) {
+      throw new DnsProviderError(`powerdns: ${what}: HTTP ${res.status} with an answer that is not JSON`, {
+        cause: error,
+        hint: `check \`url\`: ${root} does not look like the PowerDNS webserver (a proxy or another service answered)`,
+      });
+    }
   };
 
   let zoneList: Promise<Zone[]> | undefined;

@@ -123,7 +123,19 @@ export function createRfc2136Provider(config: Rfc2136Config, deps: Rfc2136Deps):
       `${type} query for ${name}`,
       signal,
     );
-    return { rcode: rcodeOf(response), view: parseMessage(response), response, aa: (response[2]! & 0x04) !== 0 };
+    let view: MessageView;
+    try {
+      view = parseMessage(response);
+    } catch (error) {
+      throw new DnsProviderError(
+        `rfc2136: ${type} query for ${name}: malformed answer from ${server}: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: `check that ${server} is a DNS server (host:port of the primary)`,
+        },
+      );
+    }
+    return { rcode: rcodeOf(response), view, response, aa: (response[2]! & 0x04) !== 0 };
   };
 
   const zones = new Map<string, Promise<string>>();

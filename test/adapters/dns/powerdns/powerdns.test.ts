@@ -226,6 +226,13 @@ describe('powerdns (HTTP API)', () => {
       expect(calls).toEqual([]);
     });
 
+    it('something other than PowerDNS at the url', async () => {
+      const html: typeof fetch = async () => new Response('<html>welcome</html>', { status: 200 });
+      const e = await providerError(provider({}, { fetch: html }).present([{ name: name('h'), value: 'x' }]));
+      expect(e.message).toBe('powerdns: listing zones: HTTP 200 with an answer that is not JSON');
+      expect(e.hint).toContain('does not look like the PowerDNS webserver');
+    });
+
     it('nothing listening at the url', async () => {
       const e = await providerError(
         provider({ url: `http://127.0.0.1:${await freePort()}` }).present([{ name: name('d'), value: 'x' }]),

@@ -233,6 +233,25 @@ describe('rfc2136 against BIND 9', () => {
       expect(e.message).toContain('the MAC does not match');
     });
 
+    it('a malformed answer is a provider error, not a crash', async () => {
+      proxy.hooks = {
+        udp: async (request) => {
+          const answer = truncatedAnswer(request);
+          answer[2] = answer[2]! & ~0x02;
+          answer.writeUInt16BE(1, 6); // one answer record announced, none there
+          return answer;
+        },
+      };
+      try {
+        const e = await providerError(viaProxy().present([{ name: name('garbage'), value: 'x' }]), bind);
+        expect(e.message).toMatch(
+          /^rfc2136: SOA query for _acme-challenge\.garbage-.*: malformed answer from 127\.0\.0\.1:\d+/,
+        );
+      } finally {
+        proxy.hooks = {};
+      }
+    });
+
     it('rejects an answer with the TSIG record stripped', async () => {
       const e = await tamper((answer) => {
         const tsig = parseMessage(answer).additionals.at(-1)!;
