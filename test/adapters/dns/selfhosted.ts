@@ -4,7 +4,7 @@ import {
   createRfc2136Provider,
   type Rfc2136Config,
   type Rfc2136Deps,
-} from '../../../src/adapters/dns/rfc2136/rfc2136.js';
+} from '../../../src/adapters/dns/rfc2136/provider.js';
 import type { AuthDnsServer } from '../../../src/devstack/authdns.js';
 import { systemClock } from '../../../src/ports/clock.js';
 import type { DnsProvider } from '../../../src/ports/dns.js';

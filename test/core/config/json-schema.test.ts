@@ -90,7 +90,7 @@ describe('schema structure', () => {
       }),
     ]);
     expect(cert.properties.dns).toBeDefined();
-    expect(consts(cert.properties.dns, 'provider')).toEqual(['route53', 'challtestsrv']);
+    expect(consts(cert.properties.dns, 'provider')).toEqual(['route53', 'rfc2136', 'powerdns', 'challtestsrv']);
     expect(consts(cert.properties.store, 'type')).toEqual(['file', 'aws-secrets-manager']);
     expect(consts(cert.properties.exports.items, 'type')).toEqual(['aws-acm']);
     expect(consts(cert.properties.hooks.items, 'type')).toEqual([

@@ -811,13 +811,13 @@ const BAD: BadCase[] = [
     name: 'unknown dns provider',
     mutate: (c) => (c.certificates[0].dns = { provider: 'cloudflare' }),
     path: 'certificates[0].dns.provider',
-    message: 'unknown DNS provider; expected one of: route53, challtestsrv',
+    message: 'unknown DNS provider; expected one of: route53, rfc2136, powerdns, challtestsrv',
   },
   {
     name: 'dns provider missing',
     mutate: (c) => (c.certificates[0].dns = { hostedZoneId: 'Z1' }),
     path: 'certificates[0].dns.provider',
-    message: 'required; one of: route53, challtestsrv',
+    message: 'required; one of: route53, rfc2136, powerdns, challtestsrv',
   },
   {
     name: 'dns a string',

@@ -1,25 +1,13 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${env:NAME}` is config syntax, not a template
 import * as z from 'zod';
 import type { DnsDescriptor, OptionsOf } from '../../../ports/adapter.js';
+import { httpUrl } from '../../../ports/schema.js';
 
 const options = {
-  url: z
-    .string()
-    .superRefine((value, ctx) => {
-      let url: URL | undefined;
-      try {
-        url = new URL(value);
-      } catch {
-        // reported below
-      }
-      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'must be the http(s) URL of the PowerDNS webserver, e.g. "http://ns1.example.com:8081"',
-        });
-      }
-    })
-    .meta({ description: 'Base URL of the PowerDNS Authoritative webserver (the API is under /api/v1).' }),
+  // PowerDNS's webserver speaks plain HTTP (TLS comes from a proxy in front), so http is allowed.
+  url: httpUrl('url', { httpsUnlessLoopback: false }).meta({
+    description: 'Base URL of the PowerDNS Authoritative webserver (the API is under /api/v1).',
+  }),
   apiKey: z.string().min(1).meta({ description: 'The server\'s api-key, sent as X-API-Key; use "${env:NAME}".' }),
   serverId: z.string().min(1).default('localhost').meta({ description: 'The API server id (default localhost).' }),
   zone: z
@@ -31,7 +19,7 @@ const options = {
 
 export type PowerDnsOptions = OptionsOf<typeof options>;
 
-export const powerDnsDescriptor: DnsDescriptor<typeof options> = {
+export const powerdns: DnsDescriptor<typeof options> = {
   kind: 'dns',
   name: 'powerdns',
   doc:
@@ -43,6 +31,8 @@ export const powerDnsDescriptor: DnsDescriptor<typeof options> = {
     "the zone's name servers are reachable.",
   options,
   secrets: ['apiKey'],
+  // As lego names them, so a job that ran lego's pdns provider keeps its environment.
+  shortcutEnv: { url: 'PDNS_API_URL', apiKey: 'PDNS_API_KEY' },
   permissions(config, ctx) {
     const names = ctx.challengeNames.length ? ctx.challengeNames.join(', ') : '_acme-challenge.<domain>';
     return {
@@ -53,7 +43,7 @@ export const powerDnsDescriptor: DnsDescriptor<typeof options> = {
     };
   },
   async create(config, ctx) {
-    const { createPowerDnsProvider } = await import('./powerdns.js');
+    const { createPowerDnsProvider } = await import('./provider.js');
     return createPowerDnsProvider(config, {
       clock: ctx.clock,
       logger: ctx.logger,

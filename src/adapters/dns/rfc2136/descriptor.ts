@@ -1,38 +1,24 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${env:NAME}` is config syntax, not a template
 import * as z from 'zod';
 import type { DnsDescriptor, OptionsOf } from '../../../ports/adapter.js';
+import { hostPort } from '../../../ports/schema.js';
 
 /** TSIG algorithms (RFC 8945 §6), the default first. Kept here, light, for the config schema. */
 export const TSIG_ALGORITHM_NAMES = ['hmac-sha256', 'hmac-sha512', 'hmac-sha384', 'hmac-sha224', 'hmac-sha1'] as const;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** "host:port" → parts, or what is wrong with it. IPv6 addresses go in brackets: "[2001:db8::53]:53". */
-export function parseServer(value: string): { host: string; port: number } | { problem: string } {
-  const example = 'e.g. "ns1.example.com:53" or "[2001:db8::53]:53"';
-  const m = /^\[([0-9a-fA-F:.]+)\]:(.*)$/.exec(value) ?? /^([^:[\]\s]+):([^:]*)$/.exec(value);
-  if (!m) {
-    return {
-      problem: value.includes(':')
-        ? `must be host:port, an IPv6 address in brackets (${example})`
-        : `must be host:port: the port is required (${example})`,
-    };
-  }
-  const port = m[2]!;
-  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
-    return { problem: `the port must be a number from 1 to 65535 (${example})` };
-  }
-  return { host: m[1]!, port: Number(port) };
+/** "host:port" → parts (validated by `hostPort` in the config; the factory checks again for direct callers). */
+export function parseServer(value: string): { host: string; port: number } | undefined {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(value) ?? /^([a-zA-Z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  return m && port > 0 && port < 65536 ? { host: m[1]!, port } : undefined;
 }
 
 const options = {
-  server: z
-    .string()
-    .superRefine((value, ctx) => {
-      const parsed = parseServer(value);
-      if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
-    })
-    .meta({ description: 'The primary name server that accepts DNS UPDATE, as host:port (port required).' }),
+  server: hostPort.meta({
+    description: 'The primary name server that accepts DNS UPDATE, as host:port (port required, IPv6 as "[::1]:53").',
+  }),
   zone: z
     .string()
     .min(1)
@@ -64,7 +50,7 @@ const options = {
 
 export type Rfc2136Options = OptionsOf<typeof options>;
 
-export const rfc2136Descriptor: DnsDescriptor<typeof options> = {
+export const rfc2136: DnsDescriptor<typeof options> = {
   kind: 'dns',
   name: 'rfc2136',
   doc:
@@ -76,6 +62,8 @@ export const rfc2136Descriptor: DnsDescriptor<typeof options> = {
     'unless `zone` is given, and propagation is checked against the server itself unless resolvers are set.',
   options,
   secrets: ['tsig.secret'],
+  // As lego names them, so a job that ran lego's rfc2136 provider keeps its environment.
+  shortcutEnv: { server: 'RFC2136_NAMESERVER', 'tsig.name': 'RFC2136_TSIG_KEY', 'tsig.secret': 'RFC2136_TSIG_SECRET' },
   permissions(config, ctx) {
     const key = config.tsig.name.replace(/\.$/, '');
     const names = ctx.challengeNames.map((n) => `${n}.`);
@@ -90,7 +78,7 @@ export const rfc2136Descriptor: DnsDescriptor<typeof options> = {
     };
   },
   async create(config, ctx) {
-    const { createRfc2136Provider } = await import('./rfc2136.js');
+    const { createRfc2136Provider } = await import('./provider.js');
     return createRfc2136Provider(config, { clock: ctx.clock, logger: ctx.logger });
   },
 };

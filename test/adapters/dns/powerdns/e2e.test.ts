@@ -1,16 +1,15 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${env:NAME}` is config syntax, not a template
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPowerDnsProvider } from '../../../../src/adapters/dns/powerdns/powerdns.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type PowerDnsServer, startPowerDns } from '../../../../src/devstack/powerdns.js';
-import { systemClock } from '../../../../src/ports/clock.js';
 import { localConfig, runLocal, tempDir } from '../../../support/certkeeper.js';
 import { registerSecret } from '../../../support/secrets-guard.js';
 import { type PebbleStack, startOwnPebble } from '../../../support/stack.js';
 import { testZone, txtValues } from '../selfhosted.js';
 
-/** Apex + wildcard from a Pebble that validates DNS-01 against PowerDNS, written through its HTTP API. */
+/** Apex + wildcard from a Pebble that validates DNS-01 against PowerDNS, from a config naming `provider: powerdns`. */
 
 const zone = testZone('e2e-pdns');
 const challenge = `_acme-challenge.${zone}`;
@@ -32,22 +31,28 @@ afterAll(async () => {
 describe('end to end: powerdns API, validated by Pebble', () => {
   it('issues apex + wildcard, keeps the foreign value, leaves none of ours', async () => {
     const dir = await tempDir();
-    const calls: string[] = [];
-    const provider = createPowerDnsProvider(
-      { url: pdns.apiUrl, apiKey: pdns.apiKey, serverId: 'localhost' },
-      {
-        clock: systemClock,
-        fetch: (input, init) => {
-          calls.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`);
-          return fetch(input, init);
-        },
-      },
-    );
+    const dns = {
+      provider: 'powerdns',
+      url: pdns.apiUrl,
+      apiKey: '${env:PDNS_API_KEY}',
+      propagation: { resolvers: [pdns.address], timeout: '20s', interval: '100ms' },
+    };
+    // Counts the provider's calls; they still go to the real server (ACME goes through axios, not fetch).
+    const spy = vi.spyOn(globalThis, 'fetch');
     const started = performance.now();
-    const report = await runLocal(
-      localConfig(pebble, dir, [{ id: 'site', domains: [zone, `*.${zone}`] }], { resolvers: [pdns.address] }),
-      { dns: () => provider },
-    );
+    let report: Awaited<ReturnType<typeof runLocal>>;
+    let calls: string[];
+    try {
+      // Through the config and the registry: descriptor, ${env:…} secret, lazy create.
+      report = await runLocal(localConfig(pebble, dir, [{ id: 'site', domains: [zone, `*.${zone}`], dns }]), {
+        env: { PDNS_API_KEY: pdns.apiKey },
+      });
+      calls = spy.mock.calls
+        .map(([input, init]) => `${init?.method ?? 'GET'} ${String(input)}`)
+        .filter((c) => c.includes(pdns.apiUrl));
+    } finally {
+      spy.mockRestore();
+    }
     const ms = Math.round(performance.now() - started);
     expect(report.results[0]).toMatchObject({ id: 'site', status: 'renewed' });
     const leaf = new X509Certificate(await readFile(join(dir, 'site', 'cert.pem'), 'utf8'));

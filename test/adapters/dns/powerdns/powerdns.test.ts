@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { powerDnsDescriptor } from '../../../../src/adapters/dns/powerdns/descriptor.js';
-import { createPowerDnsProvider, type PowerDnsDeps } from '../../../../src/adapters/dns/powerdns/powerdns.js';
+import { powerdns } from '../../../../src/adapters/dns/powerdns/descriptor.js';
+import { createPowerDnsProvider, type PowerDnsDeps } from '../../../../src/adapters/dns/powerdns/provider.js';
 import { type PowerDnsServer, startPowerDns } from '../../../../src/devstack/powerdns.js';
 import { freePort } from '../../../../src/devstack/process.js';
 import { type Clock, systemClock } from '../../../../src/ports/clock.js';
@@ -244,19 +244,19 @@ describe('powerdns (HTTP API)', () => {
 });
 
 describe('powerdns options', () => {
-  const schema = z.strictObject(powerDnsDescriptor.options);
+  const schema = z.strictObject(powerdns.options);
   const issues = (input: unknown) => {
     const r = schema.safeParse(input);
     return r.success ? [] : r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
   };
 
-  it('defaults serverId, requires an http(s) url and an apiKey', () => {
+  it('defaults serverId, requires an http(s) url (plain http allowed: the webserver has no TLS) and an apiKey', () => {
     expect(schema.parse({ url: 'http://ns1:8081', apiKey: 'k' }).serverId).toBe('localhost');
-    expect(issues({ url: 'ns1:8081', apiKey: 'k' })).toEqual([
-      { path: 'url', message: expect.stringMatching(/^must be the http\(s\) URL of the PowerDNS webserver/) },
-    ]);
+    expect(issues({ url: 'http://ns1.example.com:8081', apiKey: 'k' })).toEqual([]);
+    expect(issues({ url: 'ns1 port 8081', apiKey: 'k' })).toEqual([{ path: 'url', message: 'url is not a valid URL' }]);
+    expect(issues({ url: 'ftp://ns1:8081', apiKey: 'k' })).toEqual([{ path: 'url', message: 'url must use https' }]);
     expect(issues({ url: 'http://ns1:8081', apiKey: '' }).map((i) => i.path)).toEqual(['apiKey']);
-    expect(powerDnsDescriptor.secrets).toEqual(['apiKey']);
+    expect(powerdns.secrets).toEqual(['apiKey']);
   });
 
   it('permissions name the API key; create() loads the implementation lazily', async () => {
@@ -266,12 +266,13 @@ describe('powerdns options', () => {
       ttl: 60,
       propagation: { timeoutMs: 1, intervalMs: 1 },
     };
-    const { grants } = await powerDnsDescriptor.permissions(config, {
+    const { grants } = await powerdns.permissions(config, {
       certificate: { id: 'c', domains: ['example.com'] },
       challengeNames: ['_acme-challenge.example.com'],
+      directoryUrl: 'https://acme.example/dir',
     });
     expect(grants![0]).toContain('api-key of server localhost at http://ns1:8081');
-    const p = await powerDnsDescriptor.create(config, {
+    const p = await powerdns.create(config, {
       clock: systemClock,
       logger: silentLogger,
       env: {},

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${env:NAME}` is config syntax, not a template
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,12 +8,12 @@ import { startBind } from '../../../../src/devstack/bind.js';
 import { localConfig, runLocal, tempDir } from '../../../support/certkeeper.js';
 import { type DnsProxy, startDnsProxy } from '../../../support/dns-proxy.js';
 import { type PebbleStack, startOwnPebble } from '../../../support/stack.js';
-import { registerKeys, rfc2136, testZone, txtValues } from '../selfhosted.js';
+import { registerKeys, testZone, txtValues } from '../selfhosted.js';
 
 /**
- * Apex + wildcard from a Pebble that validates DNS-01 against BIND itself, the records written by
- * the rfc2136 provider through a counting proxy (so the messages it sends are measured), the
- * propagation check asking BIND through another one.
+ * Apex + wildcard from a Pebble that validates DNS-01 against BIND itself, from a config naming
+ * `provider: rfc2136`: the records are written through a counting proxy (so the messages the
+ * provider sends are measured), the propagation check asks BIND through another one.
  */
 
 const zone = testZone('e2e-bind');
@@ -44,14 +45,17 @@ afterAll(async () => {
 describe('end to end: rfc2136 against BIND, validated by Pebble', () => {
   it('issues apex + wildcard, keeps the foreign value, leaves none of ours', async () => {
     const dir = await tempDir();
-    const provider = rfc2136({ address: providerProxy.address }, 'certkeeper', {
-      secret: bind.key('certkeeper').secret,
-    });
+    const dns = {
+      provider: 'rfc2136',
+      server: providerProxy.address,
+      tsig: { name: 'certkeeper', secret: '${env:TSIG_SECRET}' },
+      propagation: { resolvers: [checkProxy.address], timeout: '20s', interval: '100ms' },
+    };
     const started = performance.now();
-    const report = await runLocal(
-      localConfig(pebble, dir, [{ id: 'site', domains: [zone, `*.${zone}`] }], { resolvers: [checkProxy.address] }),
-      { dns: () => provider },
-    );
+    // Through the config and the registry: descriptor, ${env:…} secret, lazy create.
+    const report = await runLocal(localConfig(pebble, dir, [{ id: 'site', domains: [zone, `*.${zone}`], dns }]), {
+      env: { TSIG_SECRET: bind.key('certkeeper').secret },
+    });
     const ms = Math.round(performance.now() - started);
     expect(report.results[0]).toMatchObject({ id: 'site', status: 'renewed' });
     const leaf = new X509Certificate(await readFile(join(dir, 'site', 'cert.pem'), 'utf8'));

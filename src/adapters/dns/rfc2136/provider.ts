@@ -66,7 +66,11 @@ function inZone(name: string, zone: string): boolean {
 export function createRfc2136Provider(config: Rfc2136Config, deps: Rfc2136Deps): DnsProvider {
   const logger = deps.logger ?? silentLogger;
   const parsed = parseServer(config.server);
-  if ('problem' in parsed) throw new DnsProviderError(`rfc2136: server ${parsed.problem}`);
+  if (!parsed) {
+    throw new DnsProviderError(`rfc2136: server must be "host:port", not ${JSON.stringify(config.server)}`, {
+      hint: 'e.g. "ns1.example.com:53" or "[2001:db8::53]:53"',
+    });
+  }
   const key: TsigKey = {
     name: normalize(config.tsig.name),
     algorithm: config.tsig.algorithm ?? 'hmac-sha256',
