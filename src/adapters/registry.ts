@@ -15,6 +15,8 @@ import type { DnsProvider } from '../ports/dns.js';
 import { ConfigError } from '../ports/errors.js';
 import { challtestsrv } from './dns/challtestsrv/descriptor.js';
 import { cloudflareDescriptor } from './dns/cloudflare/descriptor.js';
+import { powerdns } from './dns/powerdns/descriptor.js';
+import { rfc2136 } from './dns/rfc2136/descriptor.js';
 import { route53 } from './dns/route53/descriptor.js';
 import { awsAcm } from './export/aws-acm/descriptor.js';
 import { awsEventBridge } from './hook/aws-eventbridge/descriptor.js';
@@ -36,6 +38,8 @@ import { fileStore } from './store/file/descriptor.js';
 export const dnsProviders: readonly DnsDescriptor[] = [
   route53,
   cloudflareDescriptor,
+  rfc2136,
+  powerdns,
   challtestsrv,
 ] as unknown as DnsDescriptor[];
 export const stores: readonly StoreDescriptor[] = [fileStore, awsSecretsManager] as unknown as StoreDescriptor[];

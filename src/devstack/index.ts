@@ -1,5 +1,9 @@
-// Local servers (Pebble, challtestsrv, moto) shared by the tests, the demo and the benchmark.
+// Local servers (Pebble, challtestsrv, moto, BIND, Knot, PowerDNS) shared by the tests, the demo and the benchmark.
+export * from './authdns.js';
+export * from './bind.js';
+export * from './knot.js';
 export * from './moto.js';
 export * from './pebble.js';
+export * from './powerdns.js';
 export * from './process.js';
 export * from './tlscert.js';

@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{r as t}from"./chunk-LCWBGCJ3.mjs";import"./chunk-7I7FUCCT.mjs";import"./chunk-7SMX2AZD.mjs";import"./chunk-66K7ZALM.mjs";import"./chunk-HCZBK6PK.mjs";import"./chunk-72EO3MX2.mjs";import"./chunk-XBA43TUA.mjs";import"./chunk-HKUHROSK.mjs";import"./chunk-N7BYV2IP.mjs";import"./chunk-R7LECZC6.mjs";import"./chunk-KR53GJOU.mjs";import"./chunk-FUQ6B4HN.mjs";import"./chunk-EBNU3343.mjs";function o(e){return e.services?.aws??t()}export{o as awsClients};
