@@ -10,13 +10,3 @@ export interface Logger {
   /** A logger whose lines carry these fields too (e.g. `{ certificate: id }`). */
   child(fields: Record<string, unknown>): Logger;
 }
-
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child() {
-    return silentLogger;
-  },
-};

@@ -1,25 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { parseRetryAfter, pollAcme as poll, problemToError } from '../../src/core/acme.js';
-import type { Clock } from '../../src/ports/clock.js';
 import { toErrorInfo } from '../../src/ports/errors.js';
+import { fakeClock } from '../support/clock.js';
 
-/** A clock whose sleeps advance time at once and are recorded. */
-function fakeClock(start = Date.parse('2026-11-22T00:00:00Z')) {
-  let now = start;
-  const sleeps: number[] = [];
-  const clock: Clock = {
-    now: () => new Date(now),
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      now += ms;
-    },
-  };
-  return { clock, sleeps };
+/** The suite's fake clock, as `{ clock, sleeps, advance }`. */
+function testClock() {
+  const clock = fakeClock(Date.parse('2026-11-22T00:00:00Z'));
+  return { clock, sleeps: clock.sleeps, advance: (ms: number) => clock.advance(ms) };
 }
 
 describe('poll', () => {
   it('starts at 250 ms and backs off ×1.5 up to the cap', async () => {
-    const { clock, sleeps } = fakeClock();
+    const { clock, sleeps } = testClock();
     let calls = 0;
     const result = await poll(
       async () => ({ n: ++calls, retryAfter: undefined as Date | undefined }),
@@ -33,7 +25,7 @@ describe('poll', () => {
   });
 
   it('honours Retry-After', async () => {
-    const { clock, sleeps } = fakeClock();
+    const { clock, sleeps } = testClock();
     let calls = 0;
     await poll(
       async () => ({ n: ++calls, retryAfter: new Date(clock.now().getTime() + 3000) }),
@@ -46,7 +38,7 @@ describe('poll', () => {
   });
 
   it('gives up with a timeout error at the deadline, and reports progress while waiting', async () => {
-    const { clock } = fakeClock();
+    const { clock } = testClock();
     const progress: number[] = [];
     const error = await poll(
       async () => ({}),

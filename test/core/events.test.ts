@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildEvent } from '../../src/core/events.js';
 import { HookError } from '../../src/ports/errors.js';
 import { assertNoKeyMaterial } from '../../src/ports/hooks.js';
-import { fakeClock, sampleEvent } from '../support/hooks.js';
+import { fakeClock } from '../support/clock.js';
+import { sampleEvent } from '../support/fixtures.js';
 
 describe('buildEvent', () => {
   it('gives the PRODUCT event shape: type, uuid, ISO timestamp from the clock, data', () => {
@@ -17,7 +18,7 @@ describe('buildEvent', () => {
   });
 
   it('uses a fresh random uuid per event by default', () => {
-    const clock = fakeClock();
+    const clock = fakeClock(new Date());
     const a = buildEvent('certificate.expiring', { certificate: 'x', domains: ['x.example'] }, { clock });
     const b = buildEvent('certificate.expiring', { certificate: 'x', domains: ['x.example'] }, { clock });
     expect(a.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

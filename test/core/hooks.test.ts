@@ -10,17 +10,10 @@ import { parseConfig } from '../../src/entrypoints/config.js';
 import type { HookConfig } from '../../src/ports/config.js';
 import { ConfigError } from '../../src/ports/errors.js';
 import type { DeployHook } from '../../src/ports/hooks.js';
-import {
-  buildHook,
-  fakeClock,
-  type HookDeps,
-  makeCert,
-  recordingLogger,
-  sampleEvent,
-  startHttpServer,
-  type TestCert,
-  type TestServer,
-} from '../support/hooks.js';
+import { fakeClock } from '../support/clock.js';
+import { makeCert, sampleEvent, type TestCert } from '../support/fixtures.js';
+import { buildHook, type HookDeps, startHttpServer, type TestServer } from '../support/hooks.js';
+import { recordingLogger } from '../support/logger.js';
 
 let cert: TestCert;
 beforeAll(async () => {
@@ -58,7 +51,7 @@ function pems() {
 function deps(
   extra: Omit<Partial<HookDeps>, 'logger'> = {},
 ): HookDeps & { logger: ReturnType<typeof recordingLogger> } {
-  return { clock: fakeClock(), env: { PATH: process.env.PATH }, ...extra, logger: recordingLogger() };
+  return { clock: fakeClock(new Date()), env: { PATH: process.env.PATH }, ...extra, logger: recordingLogger() };
 }
 
 /** A hook that records what it got, for the runHooks routing tests. */
@@ -114,7 +107,7 @@ describe('hooks by entry point', () => {
   it('refuses to build a command hook on Lambda even from a config parsed without an entry point', async () => {
     const config = parseConfig(lambdaConfig(), { env: {} });
     const adapters = createAdapters(config, {
-      clock: fakeClock(),
+      clock: fakeClock(new Date()),
       logger: recordingLogger(),
       env: {},
       entry: 'lambda',
@@ -143,7 +136,7 @@ describe('hooks by entry point', () => {
       { env: {}, entry: 'lambda' },
     );
     const adapters = createAdapters(config, {
-      clock: fakeClock(),
+      clock: fakeClock(new Date()),
       logger: recordingLogger(),
       env: {},
       entry: 'lambda',

@@ -13,7 +13,8 @@ import type { RunReport } from '../../src/core/results.js';
 import type { CertificateEvent } from '../../src/ports/hooks.js';
 import { captureLog, localConfig, runLocal, tempDir, uniqueZone } from '../support/certkeeper.js';
 import { busWithQueue } from '../support/eventbridge-queue.js';
-import { makeCert, type RecordedRequest, startHttpServer, type TestCert, type TestServer } from '../support/hooks.js';
+import { makeCert, type TestCert } from '../support/fixtures.js';
+import { type RecordedRequest, startHttpServer, type TestServer } from '../support/hooks.js';
 import { getStack } from '../support/stack.js';
 
 const stack = getStack();

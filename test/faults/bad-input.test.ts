@@ -135,7 +135,7 @@ const CASES: [string, Record<string, string>, string, RegExp][] = [
     'input acme-directory',
     /or an https URL/,
   ],
-  ['an unknown DNS provider', { 'dns-provider': 'cloudflare' }, 'input dns-provider', /route53/],
+  ['an unknown DNS provider', { 'dns-provider': 'no-such-dns' }, 'input dns-provider', /route53/],
   ['a malformed hosted zone id', { 'hosted-zone-id': 'not a zone' }, 'input hosted-zone-id', /hosted zone id/],
   [
     'a hosted zone id for challtestsrv',

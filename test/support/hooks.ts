@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { EventBridgeConfig } from '../../src/adapters/hook/aws-eventbridge/descriptor.js';
 import { createEventBridgeHook, type EventBridgeLike } from '../../src/adapters/hook/aws-eventbridge/eventbridge.js';
@@ -13,74 +12,10 @@ import {
 } from '../../src/adapters/hook/verify-endpoint/verify-endpoint.js';
 import type { WebhookConfig } from '../../src/adapters/hook/webhook/descriptor.js';
 import { createWebhookHook } from '../../src/adapters/hook/webhook/webhook.js';
-import { createSelfSignedCert } from '../../src/devstack/tlscert.js';
 import type { Clock } from '../../src/ports/clock.js';
 import type { HookOn } from '../../src/ports/config.js';
-import type { CertificateEvent, DeployHook } from '../../src/ports/hooks.js';
+import type { DeployHook } from '../../src/ports/hooks.js';
 import type { Logger } from '../../src/ports/logger.js';
-
-/**
- * A clock whose sleeps return at once and move its time forward to when they would have ended;
- * records every sleep. Sleeps started at the same time end at the same time, as real ones do.
- */
-export function fakeClock(start = new Date()): Clock & { sleeps: number[] } {
-  let now = start.getTime();
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => new Date(now),
-    sleep: async (ms, signal) => {
-      if (signal?.aborted) throw signal.reason;
-      sleeps.push(ms);
-      const wake = now + ms;
-      // Yield so servers and timers get a turn, as a real wait would allow.
-      await new Promise((r) => setImmediate(r));
-      now = Math.max(now, wake);
-    },
-  };
-}
-
-/**
- * Real time, sped up `factor` times: a 3 s sleep takes 3000/factor ms. For pollers running in
- * parallel, whose interleaving a jumping fake clock would distort.
- */
-export function scaledClock(factor: number): Clock {
-  const startReal = Date.now();
-  return {
-    now: () => new Date(startReal + (Date.now() - startReal) * factor),
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve, reject) => {
-        if (signal?.aborted) return reject(signal.reason);
-        setTimeout(resolve, ms / factor);
-      }),
-  };
-}
-
-export interface LogLine {
-  level: string;
-  message: string;
-  fields: Record<string, unknown>;
-}
-
-/** A logger that keeps every line, so tests can scan what would have been printed. */
-export function recordingLogger(): Logger & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const make = (base: Record<string, unknown>): Logger => {
-    const at =
-      (level: string) =>
-      (message: string, fields?: Record<string, unknown>): void => {
-        lines.push({ level, message, fields: { ...base, ...fields } });
-      };
-    return {
-      debug: at('debug'),
-      info: at('info'),
-      warn: at('warn'),
-      error: at('error'),
-      child: (f) => make({ ...base, ...f }),
-    };
-  };
-  return Object.assign(make({}), { lines });
-}
 
 export interface RecordedRequest {
   method: string;
@@ -124,39 +59,6 @@ export async function startHttpServer(
         server.closeAllConnections();
         server.close(() => resolve());
       }),
-  };
-}
-
-export interface TestCert {
-  certPem: string;
-  keyPem: string;
-  /** Lower-case hex, as the stored format keeps it. */
-  serial: string;
-}
-
-export async function makeCert(domains: string[]): Promise<TestCert> {
-  const { certPem, keyPem } = await createSelfSignedCert(domains);
-  return { certPem, keyPem, serial: new X509Certificate(certPem).serialNumber.toLowerCase() };
-}
-
-export function sampleEvent(
-  overrides: Partial<CertificateEvent['data']> = {},
-  type: CertificateEvent['type'] = 'certificate.renewed',
-): CertificateEvent {
-  return {
-    type,
-    id: '5f0c6c2e-6a43-4d7e-9a55-0d1f1f3f7c21',
-    timestamp: new Date().toISOString(),
-    data: {
-      certificate: 'example-com',
-      domains: ['example.com', '*.example.com'],
-      serialNumber: '04a1b2c3',
-      notBefore: '2026-01-01T00:00:00.000Z',
-      notAfter: '2026-04-01T00:00:00.000Z',
-      previous: { serialNumber: '03ffeedd', notAfter: '2026-01-15T00:00:00.000Z' },
-      store: { type: 'file', ref: '.certkeeper/example-com', version: '2' },
-      ...overrides,
-    },
   };
 }
 

@@ -65,7 +65,7 @@ export async function demo(opts: { io: CliIo; json: boolean; verbose: boolean })
       let ok = chain.length > 0 && chain[0]!.checkPrivateKey(key);
       for (let i = 0; ok && i + 1 < chain.length; i++) ok = chain[i]!.verify(chain[i + 1]!.publicKey);
       const top = chain[chain.length - 1];
-      ok = ok && top !== undefined && top.verify(root.publicKey);
+      ok = ok && top?.verify(root.publicKey) === true;
       say(
         ok
           ? `demo: ${dir}: chain verifies against Pebble's root, private key matches (serial ${chain[0]!.serialNumber.toLowerCase()})`

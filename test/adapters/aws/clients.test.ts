@@ -5,7 +5,8 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AwsCall, assumeRoleCredentials, createAwsClientFactory } from '../../../src/adapters/aws/clients.js';
-import { fakeClock, useMoto } from '../../support/aws.js';
+import { useMoto } from '../../support/aws.js';
+import { fakeClock } from '../../support/clock.js';
 
 const aws = useMoto();
 

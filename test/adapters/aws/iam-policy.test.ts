@@ -6,15 +6,11 @@ import { createAcmExporter } from '../../../src/adapters/export/aws-acm/exporter
 import { createSecretsManagerAccountStore } from '../../../src/adapters/store/aws-secrets-manager/account.js';
 import { createSecretsManagerStore } from '../../../src/adapters/store/aws-secrets-manager/store.js';
 import { challengeValue } from '../../contract/dns-provider.js';
-import {
-  assertAllowedByPolicy,
-  captureLogger,
-  fakeClock,
-  loadPolicy,
-  makeCertificate,
-  useMoto,
-} from '../../support/aws.js';
+import { assertAllowedByPolicy, loadPolicy, useMoto } from '../../support/aws.js';
+import { fakeClock } from '../../support/clock.js';
+import { makeCertificate } from '../../support/fixtures.js';
 import { evaluate, type IamRequest, requestsFor } from '../../support/iam.js';
+import { recordingLogger } from '../../support/logger.js';
 
 /**
  * workflows-examples/iam-policy.json must allow every AWS call the adapters make, and nothing
@@ -112,7 +108,7 @@ describe('the example IAM policy', () => {
   it('allows every call of a whole certificate life through the adapters, and these are all of them', async () => {
     const admin = new Route53Client({});
     await admin.send(new CreateHostedZoneCommand({ Name: 'iam.example.com', CallerReference: 'iam' }));
-    const logger = captureLogger();
+    const logger = recordingLogger();
     const clock = fakeClock();
     const deps = { logger, clock, clients: aws.clients };
 

@@ -5,10 +5,12 @@ import {
   type Rfc2136Config,
   type Rfc2136Deps,
 } from '../../../src/adapters/dns/rfc2136/provider.js';
+
 import type { AuthDnsServer } from '../../../src/devstack/authdns.js';
 import { systemClock } from '../../../src/ports/clock.js';
 import type { DnsProvider } from '../../../src/ports/dns.js';
 import { DnsProviderError } from '../../../src/ports/errors.js';
+import { recordingLogger } from '../../support/logger.js';
 import { registerSecret } from '../../support/secrets-guard.js';
 
 export { txtValues } from '../../support/certkeeper.js';
@@ -36,7 +38,7 @@ export function rfc2136(
       tsig: { name: keyName, algorithm: key?.algorithm ?? 'hmac-sha256', secret: secret ?? key?.secret ?? '' },
       ...rest,
     },
-    { clock: systemClock, udpTimeoutMs: 500, ...deps },
+    { clock: systemClock, logger: recordingLogger(), udpTimeoutMs: 500, ...deps },
   );
 }
 

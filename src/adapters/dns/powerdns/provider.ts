@@ -1,7 +1,7 @@
 import type { Clock } from '../../../ports/clock.js';
 import type { DnsProvider, TxtRecord, ZoneInfo } from '../../../ports/dns.js';
 import { DnsProviderError } from '../../../ports/errors.js';
-import { type Logger, silentLogger } from '../../../ports/logger.js';
+import type { Logger } from '../../../ports/logger.js';
 import type { PowerDnsOptions } from './descriptor.js';
 
 /**
@@ -23,7 +23,7 @@ export interface PowerDnsConfig extends PowerDnsOptions {
 
 export interface PowerDnsDeps {
   clock: Clock;
-  logger?: Logger;
+  logger: Logger;
   fetch?: typeof fetch;
   /** [0, 1), for jitter. */
   random?: () => number;
@@ -98,7 +98,7 @@ export function txtValue(content: string): string {
 }
 
 export function createPowerDnsProvider(config: PowerDnsConfig, deps: PowerDnsDeps): DnsProvider {
-  const logger = deps.logger ?? silentLogger;
+  const { logger } = deps;
   const doFetch = deps.fetch ?? fetch;
   const random = deps.random ?? Math.random;
   const ttl = config.ttl ?? DEFAULT_TTL;

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import type { Clock } from '../../../ports/clock.js';
 import type { DnsProvider, TxtRecord, ZoneInfo } from '../../../ports/dns.js';
 import { DnsProviderError } from '../../../ports/errors.js';
-import { type Logger, silentLogger } from '../../../ports/logger.js';
+import type { Logger } from '../../../ports/logger.js';
 import { parseServer, type Rfc2136Options } from './descriptor.js';
 import {
   CLASS,
@@ -41,7 +41,7 @@ export interface Rfc2136Config extends Omit<Rfc2136Options, 'tsig'> {
 
 export interface Rfc2136Deps {
   clock: Clock;
-  logger?: Logger;
+  logger: Logger;
   /** UDP: wait this long for an answer before sending again (default 2 s, 3 tries). */
   udpTimeoutMs?: number;
   udpTries?: number;
@@ -64,7 +64,7 @@ function inZone(name: string, zone: string): boolean {
 }
 
 export function createRfc2136Provider(config: Rfc2136Config, deps: Rfc2136Deps): DnsProvider {
-  const logger = deps.logger ?? silentLogger;
+  const { logger } = deps;
   const parsed = parseServer(config.server);
   if (!parsed) {
     throw new DnsProviderError(`rfc2136: server must be "host:port", not ${JSON.stringify(config.server)}`, {

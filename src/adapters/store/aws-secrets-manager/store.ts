@@ -54,7 +54,6 @@ export function createSecretsManagerStore(
   const client = clientFor(config, deps);
   const { logger, clock } = deps;
   const secretId = config.secretId ?? `certkeeper/${certId}`;
-  const lockId = `${secretId}.lock`;
   const kms = config.kmsKeyId ? { KmsKeyId: config.kmsKeyId } : {};
   const leases = createSecretsManagerLease({ client, secretId, certId, config, logger, clock });
   const state = createSecretsManagerState({

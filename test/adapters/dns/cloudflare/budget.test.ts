@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLOUDFLARE_BUDGET, sharedBucket, TokenBucket } from '../../../../src/adapters/dns/cloudflare/budget.js';
-import { fakeClock } from '../../../support/hooks.js';
+import { fakeClock } from '../../../support/clock.js';
 
 describe('cloudflare: client-side request budget', () => {
   it('never lets more than 1,200 requests into any 5-minute window, even under a flood', async () => {
@@ -23,7 +23,7 @@ describe('cloudflare: client-side request budget', () => {
   });
 
   it('a 429 pauses every caller until its Retry-After', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(new Date());
     const bucket = new TokenBucket({ burst: 10, perSecond: 10 });
     const start = clock.now().getTime();
     bucket.pause(start + 30_000);
@@ -39,7 +39,7 @@ describe('cloudflare: client-side request budget', () => {
   });
 
   it('an aborted wait rejects without taking the turn of the callers behind it', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(new Date());
     const bucket = new TokenBucket({ burst: 1, perSecond: 1 });
     await bucket.acquire(clock);
     const controller = new AbortController();

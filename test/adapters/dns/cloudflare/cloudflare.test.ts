@@ -6,8 +6,8 @@ import { freePort } from '../../../../src/devstack/process.js';
 import { toErrorInfo } from '../../../../src/ports/errors.js';
 import { challengeValue } from '../../../contract/dns-provider.js';
 import { txtValues } from '../../../support/certkeeper.js';
+import { fakeClock } from '../../../support/clock.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../../../support/fakes/cloudflare.js';
-import { fakeClock } from '../../../support/hooks.js';
 import { registerSecret, scanForSecrets } from '../../../support/secrets-guard.js';
 import { context, provider, tableLookup } from './helpers.js';
 
@@ -227,7 +227,7 @@ describe('cloudflare: records', () => {
 
 describe('cloudflare: rate limits', () => {
   it('a 429 is retried after its Retry-After, waited on the injected clock', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(new Date());
     const limited = await startFakeCloudflare({ now: () => clock.now().getTime() });
     try {
       limited.addZone('rl.example.com');
@@ -246,7 +246,7 @@ describe('cloudflare: rate limits', () => {
   });
 
   it('keeps within the budget on its side, shared by every provider on the same token', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(new Date());
     const limited = await startFakeCloudflare({ now: () => clock.now().getTime() });
     try {
       limited.addZone('budget.example.com');
@@ -313,7 +313,7 @@ describe('cloudflare: failures', () => {
   });
 
   it('an unreachable API is retried with backoff on the clock, then named in the error', async () => {
-    const clock = fakeClock();
+    const clock = fakeClock(new Date());
     const port = await freePort();
     const p = provider(
       { CLOUDFLARE_BASE_URL: `http://127.0.0.1:${port}/client/v4`, CLOUDFLARE_API_TOKEN: 'x'.repeat(40) },
@@ -347,7 +347,7 @@ describe('cloudflare: failures', () => {
         context(
           {},
           {
-            clock: fakeClock(),
+            clock: fakeClock(new Date()),
             fetch: async (url) => {
               seen.push(String(url));
               throw new TypeError('fetch failed');

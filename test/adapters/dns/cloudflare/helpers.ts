@@ -3,7 +3,7 @@ import type { CloudflareOptions } from '../../../../src/adapters/dns/cloudflare/
 import type { AdapterContext } from '../../../../src/ports/adapter.js';
 import { type Clock, systemClock } from '../../../../src/ports/clock.js';
 import type { DnsLookup } from '../../../../src/ports/dns.js';
-import { silentLogger } from '../../../../src/ports/logger.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 /** A DnsLookup for provider tests: only name server addresses, from a table. */
 export function tableLookup(addresses: Record<string, string[]> = {}): DnsLookup {
@@ -26,7 +26,7 @@ export function context(
   env: Record<string, string | undefined>,
   overrides: Partial<AdapterContext> = {},
 ): AdapterContext {
-  return { clock: systemClock, logger: silentLogger, env, entry: 'cli', lookup: tableLookup(), ...overrides };
+  return { clock: systemClock, logger: recordingLogger(), env, entry: 'cli', lookup: tableLookup(), ...overrides };
 }
 
 /** A provider as a run builds it: options parsed, DNS common fields defaulted. */

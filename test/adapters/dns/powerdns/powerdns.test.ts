@@ -6,9 +6,9 @@ import { type PowerDnsServer, startPowerDns } from '../../../../src/devstack/pow
 import { freePort } from '../../../../src/devstack/process.js';
 import { type Clock, systemClock } from '../../../../src/ports/clock.js';
 import type { DnsProvider } from '../../../../src/ports/dns.js';
-import { silentLogger } from '../../../../src/ports/logger.js';
 import { challengeValue, dnsProviderContract } from '../../../contract/dns-provider.js';
 import { captureLog } from '../../../support/certkeeper.js';
+import { recordingLogger } from '../../../support/logger.js';
 import { registerSecret } from '../../../support/secrets-guard.js';
 import { providerError, testZone, txtValues } from '../selfhosted.js';
 
@@ -58,7 +58,7 @@ function recordingFetch(calls: Call[], after?: (call: Call, response: Response) 
 function provider(overrides: Record<string, unknown> = {}, deps: Partial<PowerDnsDeps> = {}): DnsProvider {
   return createPowerDnsProvider(
     { url: pdns.apiUrl, apiKey: pdns.apiKey, serverId: 'localhost', ...overrides },
-    { clock: systemClock, ...deps },
+    { clock: systemClock, logger: recordingLogger(), ...deps },
   );
 }
 
@@ -274,7 +274,7 @@ describe('powerdns options', () => {
     expect(grants![0]).toContain('api-key of server localhost at http://ns1:8081');
     const p = await powerdns.create(config, {
       clock: systemClock,
-      logger: silentLogger,
+      logger: recordingLogger(),
       env: {},
       entry: 'cli',
       lookup: {} as never,

@@ -6,7 +6,7 @@ import { registry } from '../../../../src/adapters/registry.js';
 import { parseConfig } from '../../../../src/core/config/parse.js';
 import { systemClock } from '../../../../src/ports/clock.js';
 import { ConfigError } from '../../../../src/ports/errors.js';
-import { silentLogger } from '../../../../src/ports/logger.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 const schema = z.strictObject(rfc2136.options);
 const secret = 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I='; // base64, not a real key
@@ -89,7 +89,7 @@ describe('rfc2136 options (bad input is a config issue before any network)', () 
     };
     const p = await rfc2136.create(config, {
       clock: systemClock,
-      logger: silentLogger,
+      logger: recordingLogger(),
       env: {},
       entry: 'cli',
       lookup: {} as never,

@@ -4,8 +4,9 @@ import { createRoute53Provider } from '../../../../src/adapters/dns/route53/prov
 import { parseTxt } from '../../../../src/adapters/dns/route53/txt.js';
 import { DnsProviderError, PropagationError } from '../../../../src/ports/errors.js';
 import { challengeValue, dnsProviderContract } from '../../../contract/dns-provider.js';
-import { captureLogger, fakeClock } from '../../../support/aws.js';
+import { fakeClock } from '../../../support/clock.js';
 import { AwsError, type FakeOptions, FakeRoute53, type FakeZone } from '../../../support/fake-route53.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 /** Stubbed SDK (aws-sdk-client-mock): only what moto cannot do. Every wait goes through a fake clock. */
 
@@ -26,7 +27,7 @@ function setup(options: FakeOptions = {}, extra: Partial<Route53DnsConfig> = {})
   fakes.push(fake);
   const zone = fake.addZone('example.com');
   const clock = fakeClock();
-  const logger = captureLogger();
+  const logger = recordingLogger();
   const provider = createRoute53Provider(config(extra), { logger, clock, client: fake.client, random: () => 0.5 });
   return { fake, zone, clock, logger, provider };
 }
@@ -167,7 +168,7 @@ describe('route53 provider against a strict stubbed Route 53', () => {
     fake.addZone('zzz.example.com');
     const priv = fake.addZone('internal.example.com', { private: true });
     const provider = createRoute53Provider(config(), {
-      logger: captureLogger(),
+      logger: recordingLogger(),
       clock: fakeClock(),
       client: fake.client,
     });
@@ -215,7 +216,7 @@ describe('route53 provider against a strict stubbed Route 53', () => {
     fakes.push(fake);
     fake.addZone('example.com');
     const provider = createRoute53Provider(config(), {
-      logger: captureLogger(),
+      logger: recordingLogger(),
       clock: fakeClock(),
       client: fake.client,
       resolveHost: async (h) => (h.startsWith('ns-1') ? ['198.51.100.1'] : ['198.51.100.2', '2001:db8::2']),
@@ -237,7 +238,7 @@ describe('contract on the strict stub, with faults and PENDING changes', () => {
   };
   dnsProviderContract(
     'route53 (strict stub, 1/3 faults)',
-    () => createRoute53Provider(config(), { logger: captureLogger(), clock: fakeClock(), client: get().fake.client }),
+    () => createRoute53Provider(config(), { logger: recordingLogger(), clock: fakeClock(), client: get().fake.client }),
     async (name) => get().fake.raw(get().zone, name).map(parseTxt),
     { domain: 'contract.example.com' },
   );

@@ -10,7 +10,9 @@ import { createRoute53Provider } from '../../../../src/adapters/dns/route53/prov
 import { parseTxt, quoteTxt } from '../../../../src/adapters/dns/route53/txt.js';
 import { DnsProviderError } from '../../../../src/ports/errors.js';
 import { challengeValue, dnsProviderContract } from '../../../contract/dns-provider.js';
-import { captureLogger, fakeClock, useMoto } from '../../../support/aws.js';
+import { useMoto } from '../../../support/aws.js';
+import { fakeClock } from '../../../support/clock.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 const aws = useMoto();
 let admin: Route53Client;
@@ -47,7 +49,7 @@ function provider(
   deps: Partial<Parameters<typeof createRoute53Provider>[1]> = {},
 ) {
   return createRoute53Provider(config(extra), {
-    logger: captureLogger(),
+    logger: recordingLogger(),
     clock: fakeClock(),
     clients: aws.clients,
     ...deps,

@@ -1,23 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimiter } from '../../../../src/adapters/dns/route53/rate-limiter.js';
-import type { Clock } from '../../../../src/ports/clock.js';
+import { fakeClock } from '../../../support/clock.js';
 
-function fakeClock() {
-  let now = 1_000_000;
-  const sleeps: number[] = [];
-  const clock: Clock = {
-    now: () => new Date(now),
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      now += ms;
-    },
-  };
-  return { clock, sleeps, advance: (ms: number) => (now += ms) };
+/** The suite's fake clock, as `{ clock, sleeps, advance }`. */
+function testClock() {
+  const clock = fakeClock(1_000_000);
+  return { clock, sleeps: clock.sleeps, advance: (ms: number) => clock.advance(ms) };
 }
 
 describe('Route 53 rate limiter', () => {
   it('lets a burst through, then spaces calls at the rate', async () => {
-    const { clock, sleeps } = fakeClock();
+    const { clock, sleeps } = testClock();
     const limiter = new RateLimiter(5, 5, { active: true });
     for (let i = 0; i < 8; i++) await limiter.acquire(clock);
     // Five at once, then one every 200 ms.
@@ -25,7 +18,7 @@ describe('Route 53 rate limiter', () => {
   });
 
   it('concurrent callers each get their own slot', async () => {
-    const { clock, sleeps } = fakeClock();
+    const { clock, sleeps } = testClock();
     const limiter = new RateLimiter(5, 1, { active: true });
     const start = clock.now().getTime();
     await Promise.all(Array.from({ length: 4 }, () => limiter.acquire(clock)));
@@ -35,7 +28,7 @@ describe('Route 53 rate limiter', () => {
   });
 
   it('a quiet spell refills the burst', async () => {
-    const { clock, sleeps, advance } = fakeClock();
+    const { clock, sleeps, advance } = testClock();
     const limiter = new RateLimiter(5, 5, { active: true });
     for (let i = 0; i < 5; i++) await limiter.acquire(clock);
     advance(5000);
@@ -44,7 +37,7 @@ describe('Route 53 rate limiter', () => {
   });
 
   it('paces nothing until Route 53 has throttled us', async () => {
-    const { clock, sleeps } = fakeClock();
+    const { clock, sleeps } = testClock();
     const limiter = new RateLimiter(5, 1);
     for (let i = 0; i < 10; i++) await limiter.acquire(clock);
     expect(sleeps).toEqual([]);

@@ -9,10 +9,13 @@ import { describe, expect, it } from 'vitest';
 import type { AcmExportConfig } from '../../../../src/adapters/export/aws-acm/descriptor.js';
 import { createAcmExporter } from '../../../../src/adapters/export/aws-acm/exporter.js';
 import { StoreError } from '../../../../src/ports/errors.js';
-import { captureLogger, fakeClock, keyMaterial, makeCertificate, useMoto } from '../../../support/aws.js';
+import { useMoto } from '../../../support/aws.js';
+import { fakeClock } from '../../../support/clock.js';
+import { keyMaterial, makeCertificate } from '../../../support/fixtures.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 const aws = useMoto();
-const logger = captureLogger();
+const logger = recordingLogger();
 
 const exporter = (extra: Partial<AcmExportConfig> = {}) =>
   createAcmExporter({ type: 'aws-acm', ...extra }, { logger, clock: fakeClock(), clients: aws.clients });

@@ -6,7 +6,8 @@ import {
 } from '../../../../src/adapters/hook/aws-eventbridge/eventbridge.js';
 import { type Moto, startMoto } from '../../../../src/devstack/moto.js';
 import { busWithQueue } from '../../../support/eventbridge-queue.js';
-import { recordingLogger, sampleEvent } from '../../../support/hooks.js';
+import { sampleEvent } from '../../../support/fixtures.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 /** The run-wide moto from global-setup when there is one; otherwise one of our own. */
 let motoEnv: Record<string, string>;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCommandHook } from '../../../../src/adapters/hook/command/command.js';
 import { HookError } from '../../../../src/ports/errors.js';
-import { makeCert, recordingLogger, sampleEvent, type TestCert } from '../../../support/hooks.js';
+import { makeCert, sampleEvent, type TestCert } from '../../../support/fixtures.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 let work: string;
 let cert: TestCert;

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGithubDispatchHook } from '../../../../src/adapters/hook/github-dispatch/github-dispatch.js';
 import { HookError } from '../../../../src/ports/errors.js';
-import { recordingLogger, sampleEvent, startHttpServer, type TestServer } from '../../../support/hooks.js';
+import { sampleEvent } from '../../../support/fixtures.js';
+import { startHttpServer, type TestServer } from '../../../support/hooks.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 let server: TestServer | undefined;
 afterEach(async () => {

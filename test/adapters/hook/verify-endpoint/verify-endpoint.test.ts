@@ -6,14 +6,9 @@ import {
   sniFor,
 } from '../../../../src/adapters/hook/verify-endpoint/verify-endpoint.js';
 import type { Clock } from '../../../../src/ports/clock.js';
-import {
-  fakeClock,
-  makeCert,
-  recordingLogger,
-  sampleEvent,
-  scaledClock,
-  type TestCert,
-} from '../../../support/hooks.js';
+import { fakeClock, scaledClock } from '../../../support/clock.js';
+import { makeCert, sampleEvent, type TestCert } from '../../../support/fixtures.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 let oldCert: TestCert;
 let newCert: TestCert;
@@ -73,7 +68,7 @@ function hook(
   endpoints: string[],
   opts: { timeout?: number; resolveHost?: (h: string) => string; clock?: Clock } = {},
 ) {
-  const clock = fakeClock();
+  const clock = fakeClock(new Date());
   const h = createVerifyEndpointHook(
     { type: 'verify-endpoint', endpoints, timeout: opts.timeout ?? 300_000, on: ['renewed'] },
     {

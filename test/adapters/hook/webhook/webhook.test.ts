@@ -2,7 +2,10 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWebhookHook } from '../../../../src/adapters/hook/webhook/webhook.js';
 import { HookError } from '../../../../src/ports/errors.js';
-import { fakeClock, recordingLogger, sampleEvent, startHttpServer, type TestServer } from '../../../support/hooks.js';
+import { fakeClock } from '../../../support/clock.js';
+import { sampleEvent } from '../../../support/fixtures.js';
+import { startHttpServer, type TestServer } from '../../../support/hooks.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 const SECRET = `whsec_${Buffer.from('a-32-byte-secret-for-hmac-tests!').toString('base64')}`;
 
@@ -13,7 +16,7 @@ afterEach(async () => {
 });
 
 function hook(url: string, extra: { secret?: string; timeout?: number } = {}) {
-  const clock = fakeClock();
+  const clock = fakeClock(new Date());
   const logger = recordingLogger();
   const h = createWebhookHook(
     {
@@ -152,7 +155,7 @@ describe('webhook hook', () => {
     expect(() =>
       createWebhookHook(
         { type: 'webhook', url: 'http://deploy.example.com/x', timeout: 15_000, on: ['renewed'] },
-        { logger: recordingLogger(), clock: fakeClock() },
+        { logger: recordingLogger(), clock: fakeClock(new Date()) },
       ),
     ).toThrow(/^webhook: http:\/\/deploy\.example\.com\/… must use https/);
   });

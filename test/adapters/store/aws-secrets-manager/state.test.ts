@@ -4,10 +4,12 @@ import { createSecretsManagerAccountStore } from '../../../../src/adapters/store
 import { textTagValue, urlTagValue } from '../../../../src/adapters/store/aws-secrets-manager/state.js';
 import { createSecretsManagerStore } from '../../../../src/adapters/store/aws-secrets-manager/store.js';
 import { renewalStateContract } from '../../../contract/store-state.js';
-import { captureLogger, fakeClock, useMoto } from '../../../support/aws.js';
+import { useMoto } from '../../../support/aws.js';
+import { fakeClock } from '../../../support/clock.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 const aws = useMoto();
-const logger = captureLogger();
+const logger = recordingLogger();
 
 renewalStateContract('aws-secrets-manager', () => {
   const clock = fakeClock(Date.now());

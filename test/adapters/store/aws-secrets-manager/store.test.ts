@@ -16,11 +16,14 @@ import {
 import { createSecretsManagerStore } from '../../../../src/adapters/store/aws-secrets-manager/store.js';
 import { StoreError } from '../../../../src/ports/errors.js';
 import type { LeaseState } from '../../../../src/ports/store.js';
-import { captureLogger, fakeClock, keyMaterial, makeCertificate, useMoto } from '../../../support/aws.js';
+import { useMoto } from '../../../support/aws.js';
+import { fakeClock } from '../../../support/clock.js';
+import { keyMaterial, makeCertificate } from '../../../support/fixtures.js';
+import { recordingLogger } from '../../../support/logger.js';
 
 const aws = useMoto();
 let admin: SecretsManagerClient;
-const logger = captureLogger();
+const logger = recordingLogger();
 const clock = fakeClock();
 
 beforeAll(() => {

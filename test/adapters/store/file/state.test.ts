@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { FileAccountStore } from '../../../../src/adapters/store/file/account.js';
 import { FileStore } from '../../../../src/adapters/store/file/store.js';
 import { renewalStateContract } from '../../../contract/store-state.js';
-import { fakeClock } from '../../../support/aws.js';
 import { tempDir } from '../../../support/certkeeper.js';
+import { fakeClock } from '../../../support/clock.js';
 
 const dir = await tempDir('ck-file-state-');
 

@@ -10,8 +10,10 @@ import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoute53Provider } from '../../src/adapters/dns/route53/provider.js';
 import { challengeValue } from '../contract/dns-provider.js';
-import { captureLogger, fakeClock, useMoto } from './aws.js';
-import { type Route53Dns, startRoute53Dns } from './route53-dns.js';
+import { useMoto } from '../support/aws.js';
+import { fakeClock } from '../support/clock.js';
+import { recordingLogger } from '../support/logger.js';
+import { type Route53Dns, startRoute53Dns } from '../support/route53-dns.js';
 
 const aws = useMoto();
 let dns: Route53Dns;
@@ -68,7 +70,7 @@ describe('route53-dns test server', () => {
   it('serves the TXT values the route53 provider writes, live (no caching)', async () => {
     const provider = createRoute53Provider(
       { provider: 'route53', ttl: 60, propagation: { timeoutMs: 120_000, intervalMs: 2000 } },
-      { logger: captureLogger(), clock: fakeClock(), clients: aws.clients },
+      { logger: recordingLogger(), clock: fakeClock(), clients: aws.clients },
     );
     const name = '_acme-challenge.site.dns.example.com';
     const [a, b] = [challengeValue(), challengeValue()];
