@@ -116,9 +116,13 @@ class ArmFailure extends Error {
   }
 }
 
+/** Every credential the fakes of this process issued (secrets, tokens, OIDC JWTs), to assert none is ever printed. */
+export const issuedSecrets: string[] = [];
+
 const secret = (prefix: string) => {
   const s = `${prefix}${randomBytes(24).toString('base64url')}`;
   registerSecret(s);
+  issuedSecrets.push(s);
   return s;
 };
 
@@ -580,6 +584,7 @@ export async function startAzureDnsFake(options: AzureDnsFakeOptions): Promise<A
         const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
         jwt = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: 'https://token.actions.githubusercontent.com', aud: 'api://AzureADTokenExchange', sub: subject })}.${randomBytes(32).toString('base64url')}`;
         registerSecret(jwt);
+        issuedSecrets.push(jwt);
         oidcTokens.set(subject, jwt);
       }
       const file = join(dir, `azure-identity-token-${randomBytes(4).toString('hex')}`);

@@ -15,9 +15,10 @@ import { readBody, sendJson, startHttpsFake, trustingAgent } from './tls.js';
  * - changes.create: atomic; every deletion must match the current rrset exactly (TTL and rrdatas)
  *   or 412 conditionNotMet, a deletion of an absent rrset is 404 notFound, an addition of a
  *   present one 409 alreadyExists; nothing applies unless all do; IAM per rrset action (create,
- *   update = deleted and re-added, delete); changes.get. A change is `pending` until `pending.polls`
- *   changes.get calls or `pending.ms` have passed, then `done`; only then do its records appear
- *   in the fake's DNS answers (the API's rrsets show it at once, as Cloud DNS does);
+ *   update = deleted and re-added, delete); changes.get. A change is `pending` when created and
+ *   until `pending.ms` have passed (and `pending.polls` changes.get have seen it so), then `done`;
+ *   only then do its records appear in the fake's DNS answers (the API's rrsets show it at once,
+ *   as Cloud DNS does);
  * - error bodies `{ error: { code, message, errors: [{ message, domain, reason }], status } }`;
  * - credentials: the STS token exchange (`/v1/token`, RFC 8693) for `external_account` files,
  *   service account impersonation (`…:generateAccessToken`), and GitHub's OIDC token endpoint
@@ -45,7 +46,7 @@ export interface FakeManagedZone {
 export interface GoogleCloudDnsFakeOptions {
   project: string;
   zones: FakeManagedZone[];
-  /** How long a new change stays pending. Default: until the first changes.get. */
+  /** How long a new change stays pending (default: only in the answer that created it). */
   pending?: { polls?: number; ms?: number };
   /** Items per page of the list methods (Cloud DNS decides by itself; small here to exercise paging). */
   pageSize?: number;
@@ -209,9 +210,13 @@ const sameSet = (a: RRSet, b: RRSet) =>
   a.rrdatas.length === b.rrdatas.length &&
   [...a.rrdatas].sort().join('\n') === [...b.rrdatas].sort().join('\n');
 
+/** Every credential the fakes of this process issued (tokens, OIDC JWTs), to assert none is ever printed. */
+export const issuedSecrets: string[] = [];
+
 const token = (prefix: string) => {
   const t = `${prefix}${randomBytes(24).toString('base64url')}`;
   registerSecret(t);
+  issuedSecrets.push(t);
   return t;
 };
 
@@ -255,11 +260,12 @@ export async function startGoogleCloudDnsFake(options: GoogleCloudDnsFakeOptions
     });
   }
 
+  // A change answers `pending` to the request that created it, and is done once `pending.ms` have
+  // passed (and, when set, `pending.polls` changes.get have seen it pending), whoever looks next.
   const isDone = (c: ChangeRec) => {
-    const p = options.pending ?? { polls: 1 };
+    const p = options.pending ?? {};
     if (p.polls !== undefined && c.gets < p.polls) return false;
-    if (p.ms !== undefined && Date.now() - c.createdAt < p.ms) return false;
-    return true;
+    return Date.now() - c.createdAt >= (p.ms ?? 0);
   };
 
   /** Promotes pending changes that are due, in order, onto what the name servers serve. */
@@ -413,9 +419,9 @@ export async function startGoogleCloudDnsFake(options: GoogleCloudDnsFakeOptions
       createdAt: Date.now(),
       gets: 0,
     };
-    zone.changes.push(change);
     settle(zone);
-    return change;
+    zone.changes.push(change);
+    return { ...change };
   }
 
   async function handleDns(req: IncomingMessage, res: ServerResponse, url: URL, parts: string[]): Promise<void> {
@@ -496,8 +502,9 @@ export async function startGoogleCloudDnsFake(options: GoogleCloudDnsFakeOptions
       if (!change) {
         throw new ApiFailure(404, 'notFound', `The 'parameters.changeId' resource named '${changeId}' does not exist.`);
       }
-      change.gets++;
+      const seen = change.status;
       settle(zone);
+      if (seen === 'pending') change.gets++;
       return sendJson(res, 200, changeJson(change));
     }
     throw new ApiFailure(400, 'badRequest', 'unsupported Cloud DNS operation');
@@ -576,6 +583,7 @@ export async function startGoogleCloudDnsFake(options: GoogleCloudDnsFakeOptions
       const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
       jwt = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: 'https://token.actions.githubusercontent.com', aud, sub: 'repo:acme/infra:ref:refs/heads/main' })}.${randomBytes(32).toString('base64url')}`;
       registerSecret(jwt);
+      issuedSecrets.push(jwt);
       oidcTokens.set(aud, jwt);
     }
     sendJson(res, 200, { count: 1, value: jwt });
@@ -660,6 +668,7 @@ export async function startGoogleCloudDnsFake(options: GoogleCloudDnsFakeOptions
           // What a workflow step would have fetched from GitHub and written to a file.
           subject = `${randomBytes(20).toString('base64url')}.${randomBytes(40).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
           registerSecret(subject);
+          issuedSecrets.push(subject);
           oidcTokens.set(`file:${subject}`, subject);
         }
         const tokenFile = join(dir, `oidc-token-${randomBytes(4).toString('hex')}`);

@@ -126,7 +126,10 @@ function statusOf(error: unknown): number | undefined {
 }
 
 function reasonOf(error: unknown): string | undefined {
-  return (error as GoogleErrorLike | null)?.errors?.find((x) => x.reason)?.reason;
+  const e = error as GoogleErrorLike | null;
+  // v1 (apiary) bodies name a reason per error; newer ones (IAM credentials) only a status.
+  const status = (e?.response?.data as { error?: { status?: unknown } } | undefined)?.error?.status;
+  return e?.errors?.find((x) => x.reason)?.reason ?? (typeof status === 'string' ? status : undefined);
 }
 
 /** An OAuth error body (`{ error, error_description }`) from a token endpoint, if that is what failed. */
@@ -179,10 +182,10 @@ function hintFor(error: unknown, config: GoogleCloudDnsConfig): string | undefin
   if (/Could not load the default credentials|Unable to detect a Project Id/i.test(message)) {
     return 'no Application Default Credentials: set GOOGLE_APPLICATION_CREDENTIALS (in GitHub Actions: google-github-actions/auth with workload identity federation), or run on Google Cloud with a service account';
   }
-  if (oauth || /unable to impersonate/i.test(message)) {
-    if (/unable to impersonate/i.test(message)) {
-      return 'the federated identity may not impersonate the service account: grant it roles/iam.workloadIdentityUser on that service account';
-    }
+  if (/unable to impersonate|iam\.serviceAccounts\.getAccessToken/i.test(message)) {
+    return 'the federated identity may not impersonate the service account: grant the pool principal roles/iam.workloadIdentityUser on that service account';
+  }
+  if (oauth) {
     return "the credentials in GOOGLE_APPLICATION_CREDENTIALS were refused: check the workload identity pool provider (audience, attribute condition) and that the file is this run's";
   }
   if (reason === 'accessNotConfigured')
