@@ -128,20 +128,46 @@ function retryAfterMs(error: unknown): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
 }
 
+/** The credential failure that matters: in a chain, the first credential that failed rather than being unavailable. */
+function credentialFailure(error: unknown): AzureErrorLike | undefined {
+  const e = errorOf(error);
+  if (e.name !== 'AggregateAuthenticationError') return e;
+  const inner = ((error as { errors?: unknown[] }).errors ?? []).map(errorOf);
+  return inner.find((x) => x.name !== 'CredentialUnavailableError');
+}
+
+/** `invalid_client: AADSTS7000215: Invalid client secret provided. …`, without Entra's trace ids and timestamps. */
+function describeCredentialError(error: unknown): string {
+  const failure = credentialFailure(error);
+  if (!failure) return "no credential of DefaultAzureCredential's chain is available";
+  const text = `${failure.message ?? ''}\n${failure.errorResponse?.errorDescription ?? ''}`;
+  const code =
+    /\b(invalid_client|invalid_grant|invalid_request|invalid_scope|invalid_tenant|unauthorized_client|unsupported_grant_type)\b/.exec(
+      text,
+    )?.[1];
+  const aadsts = /AADSTS\d+:[^\r\n]*/.exec(text)?.[0]?.trim();
+  if (aadsts) return `${code ? `${code}: ` : ''}${aadsts}`;
+  return `${failure.name ?? 'Error'}: ${firstLine(failure.message ?? '')}`;
+}
+
 function hintFor(error: unknown, config: AzureDnsConfig): string | undefined {
   const code = codeOf(error);
-  const text = `${errorOf(error).message ?? ''} ${errorOf(error).errorResponse?.errorDescription ?? ''}`;
   const scope = config.zoneName
     ? `the zone ${config.zoneName} (resource group ${config.resourceGroup})`
     : `the zone (resource group ${config.resourceGroup})`;
   if (isAuthError(error)) {
+    const failure = credentialFailure(error);
+    const text = `${failure?.message ?? ''} ${failure?.errorResponse?.errorDescription ?? ''}`;
     if (/AADSTS700213|AADSTS70021\b|federated identity/i.test(text)) {
       return "add a federated credential for this repository and branch (the OIDC token's subject) to the app registration or managed identity";
     }
     if (/AADSTS7000215|AADSTS7000222|client secret/i.test(text)) {
       return 'the client secret in AZURE_CLIENT_SECRET is wrong or expired';
     }
-    if (errorOf(error).name === 'AuthenticationError') {
+    if (/AADSTS90002|AADSTS700016/.test(text)) {
+      return 'check AZURE_TENANT_ID and AZURE_CLIENT_ID (and that dns.endpoint is the cloud they belong to)';
+    }
+    if (failure) {
       return 'check AZURE_TENANT_ID, AZURE_CLIENT_ID and the federated token (AZURE_FEDERATED_TOKEN_FILE) or secret';
     }
     return 'no Azure credentials: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE (federated, e.g. GitHub OIDC) or AZURE_CLIENT_SECRET, run with a managed identity, or sign in with `az login` (azure/login)';
@@ -176,8 +202,7 @@ function toProviderError(error: unknown, what: string, config: AzureDnsConfig, t
   const e = errorOf(error);
   let head: string;
   if (isAuthError(error)) {
-    const detail = e.errorResponse?.errorDescription ?? e.message ?? '';
-    head = `credentials: ${e.errorResponse?.error ?? e.name}: ${firstLine(detail)}`;
+    head = `credentials: ${describeCredentialError(error)}`;
   } else {
     head = `${codeOf(error) ?? (e.statusCode ? `HTTP ${e.statusCode}` : (e.name ?? 'Error'))}: ${firstLine(e.message ?? String(error))}`;
   }
