@@ -51,6 +51,8 @@ const MAX_DELAY_MS = 20_000;
 /** Longest Retry-After we honour before trying again anyway. */
 const MAX_RETRY_AFTER_MS = 60_000;
 const MAX_CONFLICT_ROUNDS = 6;
+/** Per ARM request: a connection that hangs fails (and is retried) instead of holding the run. */
+const REQUEST = { requestOptions: { timeout: 30_000 } };
 
 interface AzureZone {
   name: string;
@@ -306,7 +308,7 @@ class RecordSetWriter {
       const set = await withRetry(
         this.ctx,
         `get ${this.label}`,
-        () => this.client.recordSets.get(config.resourceGroup, this.zone.name, this.relativeName, 'TXT'),
+        () => this.client.recordSets.get(config.resourceGroup, this.zone.name, this.relativeName, 'TXT', REQUEST),
         { passThrough: (e) => statusOf(e) === 404 && codeOf(e) === 'NotFound' },
       );
       return {
@@ -355,6 +357,7 @@ class RecordSetWriter {
             what,
             () =>
               client.recordSets.delete(config.resourceGroup, this.zone.name, this.relativeName, 'TXT', {
+                ...REQUEST,
                 ifMatch: cur.etag,
               }),
             { passThrough: isPreconditionFailed },
@@ -377,7 +380,7 @@ class RecordSetWriter {
                 this.relativeName,
                 'TXT',
                 parameters,
-                cur ? { ifMatch: cur.etag } : { ifNoneMatch: '*' },
+                { ...REQUEST, ...(cur ? { ifMatch: cur.etag } : { ifNoneMatch: '*' }) },
               ),
             { passThrough: isPreconditionFailed },
           );
@@ -449,13 +452,13 @@ export function createAzureDnsProvider(config: AzureDnsConfig, deps: AzureDnsDep
         if (config.zoneName) {
           const name = config.zoneName;
           const zone = await withRetry(ctx, `get zone ${name} in resource group ${config.resourceGroup}`, () =>
-            client.zones.get(config.resourceGroup, name),
+            client.zones.get(config.resourceGroup, name, REQUEST),
           );
           return [toZone(zone)];
         }
         return withRetry(ctx, `list zones in resource group ${config.resourceGroup}`, async () => {
           const found: AzureZone[] = [];
-          for await (const z of client.zones.listByResourceGroup(config.resourceGroup)) found.push(toZone(z));
+          for await (const z of client.zones.listByResourceGroup(config.resourceGroup, REQUEST)) found.push(toZone(z));
           return found;
         });
       })();

@@ -179,6 +179,9 @@ function hintFor(error: unknown, config: GoogleCloudDnsConfig): string | undefin
   const reason = reasonOf(error);
   const oauth = oauthErrorOf(error);
   const message = messageOf(error);
+  if ((error as { code?: unknown } | null)?.code === 'ENOENT') {
+    return 'GOOGLE_APPLICATION_CREDENTIALS names a file that does not exist (in GitHub Actions: run google-github-actions/auth first)';
+  }
   if (/Could not load the default credentials|Unable to detect a Project Id/i.test(message)) {
     return 'no Application Default Credentials: set GOOGLE_APPLICATION_CREDENTIALS (in GitHub Actions: google-github-actions/auth with workload identity federation), or run on Google Cloud with a service account';
   }

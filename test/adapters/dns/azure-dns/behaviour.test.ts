@@ -117,6 +117,27 @@ describe('writes: the record set read with its ETag, written back with If-Match'
     expect(a.fake.txtValues(name)).toEqual([theirs]);
   });
 
+  it('two runs at once: the other run’s write lands between our read and ours (412 each time); both values stay', async () => {
+    const ours = await a.provider();
+    const theirs = await a.provider();
+    const name = fresh();
+    const [v1, v2, v3] = [challengeValue(), challengeValue(), challengeValue()];
+    // The other run writes through its own SDK client while our PUT waits at the API.
+    a.fake.beforeNextWrite(() => theirs.provider.present([{ name, value: v2 }]));
+    const start = a.fake.calls.length;
+    await ours.provider.present([{ name, value: v1 }]);
+    expect(a.fake.txtValues(name).sort()).toEqual([v1, v2].sort());
+    expect(calls(start, 'recordSets.createOrUpdate')).toHaveLength(3);
+    a.fake.beforeNextWrite(() => theirs.provider.present([{ name, value: v3 }]));
+    await ours.provider.cleanup([{ name, value: v1 }]);
+    expect(a.fake.txtValues(name).sort()).toEqual([v2, v3].sort());
+    await theirs.provider.cleanup([
+      { name, value: v2 },
+      { name, value: v3 },
+    ]);
+    expect(a.fake.recordSet(name)).toBeUndefined();
+  });
+
   it('a set deleted by someone else meanwhile: our value is already gone', async () => {
     const { provider } = await a.provider();
     const name = fresh();

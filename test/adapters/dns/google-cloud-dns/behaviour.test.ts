@@ -102,6 +102,27 @@ describe('writes: one Change deleting the rrset as read and adding the merged on
     expect(g.fake.txtValues(name)).toEqual([theirs]);
   });
 
+  it('two runs at once: the other run’s Change lands between our read and ours (409, then 412); both values stay', async () => {
+    const ours = await g.provider();
+    const theirs = await g.provider();
+    const name = fresh();
+    const [a, b, c] = [challengeValue(), challengeValue(), challengeValue()];
+    // The other run writes through its own SDK client while our Change waits at the API.
+    g.fake.beforeNextChange(() => theirs.provider.present([{ name, value: b }]));
+    const start = g.fake.calls.length;
+    await ours.provider.present([{ name, value: a }]);
+    expect(g.fake.txtValues(name).sort()).toEqual([a, b].sort());
+    expect(calls(start, 'changes.create')).toHaveLength(3);
+    g.fake.beforeNextChange(() => theirs.provider.present([{ name, value: c }]));
+    await ours.provider.cleanup([{ name, value: a }]);
+    expect(g.fake.txtValues(name).sort()).toEqual([b, c].sort());
+    await theirs.provider.cleanup([
+      { name, value: b },
+      { name, value: c },
+    ]);
+    expect(g.fake.rrset(name)).toBeUndefined();
+  });
+
   it('404: a second writer deletes the rrset our cleanup was deleting; the value is already gone', async () => {
     const { provider } = await g.provider();
     const name = fresh();
@@ -323,6 +344,16 @@ describe('credentials and permissions', () => {
     );
     expect(info.hint).toMatch(/workload identity pool provider/);
     assertNoCredential([info.message, info.hint, JSON.stringify(log.lines), String((error as Error).cause)]);
+  });
+
+  it('GOOGLE_APPLICATION_CREDENTIALS naming a missing file: says so', async () => {
+    const { provider } = await g.provider({}, { credentialsFile: `${g.dir}/no-such-file.json` });
+    const info = toErrorInfo(await provider.present([{ name: fresh(), value: 'x' }]).catch((e: unknown) => e));
+    expect(info).toMatchObject({
+      class: 'dns-provider',
+      message: expect.stringMatching(/^google-cloud-dns: ENOENT: /),
+    });
+    expect(info.hint).toMatch(/GOOGLE_APPLICATION_CREDENTIALS names a file that does not exist/);
   });
 
   it('a forged OIDC token is refused as invalid_grant', async () => {
