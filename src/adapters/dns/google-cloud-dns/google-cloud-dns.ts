@@ -107,9 +107,10 @@ export function parseTxt(raw: string): string {
   for (const s of strings) {
     const chars = [...s];
     for (let i = 0; i < chars.length; i++) {
-      const octal = chars.slice(i + 1, i + 4).join('');
-      if (chars[i] === '\\' && /^[0-9]{3}$/.test(octal)) {
-        bytes.push(Number.parseInt(octal, 10));
+      // \DDD is decimal in DNS presentation format (RFC 1035 §5.1).
+      const digits = chars.slice(i + 1, i + 4).join('');
+      if (chars[i] === '\\' && /^[0-9]{3}$/.test(digits)) {
+        bytes.push(Number.parseInt(digits, 10));
         i += 3;
       } else {
         bytes.push(...Buffer.from(chars[i] === '\\' ? (chars[++i] ?? '') : (chars[i] as string), 'utf8'));
@@ -214,10 +215,7 @@ function toProviderError(error: unknown, what: string, config: GoogleCloudDnsCon
   const oauth = oauthErrorOf(error);
   let head: string;
   if (oauth) {
-    head = `credentials: ${status ?? ''} ${oauth.error}${oauth.description ? `: ${oauth.description}` : ''}`.replace(
-      /: {2}/,
-      ': ',
-    );
+    head = `credentials: ${[status, oauth.error].filter((x) => x !== undefined).join(' ')}${oauth.description ? `: ${oauth.description}` : ''}`;
   } else if (status !== undefined) {
     head = `${status} ${reasonOf(error) ?? 'error'}: ${messageOf(error)}`;
   } else {

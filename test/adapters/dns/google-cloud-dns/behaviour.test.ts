@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLE_HINT } from '../../../../src/adapters/dns/google-cloud-dns/google-cloud-dns.js';
+import { parseTxt, quoteTxt, ROLE_HINT } from '../../../../src/adapters/dns/google-cloud-dns/google-cloud-dns.js';
 import { CertkeeperError, toErrorInfo } from '../../../../src/ports/errors.js';
 import { challengeValue } from '../../../contract/dns-provider.js';
 import { txtValues } from '../../../support/certkeeper.js';
@@ -57,6 +57,12 @@ describe('writes: one Change deleting the rrset as read and adding the merged on
       { name, value: wildcard },
     ]);
     expect(g.fake.rrset(name)?.rrdatas).toEqual(['"foreign" "two strings"']);
+  });
+
+  it('reads TXT rrdatas in presentation format: several strings, \\" \\\\ and decimal \\DDD escapes', () => {
+    expect(parseTxt('"a\\"b" "c\\\\d" "\\065\\066"')).toBe('a"bc\\dAB');
+    expect(parseTxt(quoteTxt('x'.repeat(300)))).toBe('x'.repeat(300));
+    expect(quoteTxt('say "hi"')).toBe('"say \\"hi\\""');
   });
 
   it('a new rrset gets the configured TTL', async () => {
