@@ -69,7 +69,7 @@ export const azureDnsDescriptor: DnsDescriptor<typeof options> = {
     return { grants };
   },
   async create(config, ctx) {
-    const { createAzureDnsProvider } = await import('./azure-dns.js');
+    const { createAzureDnsProvider } = await import('./provider.js');
     return createAzureDnsProvider(config, ctx);
   },
 };

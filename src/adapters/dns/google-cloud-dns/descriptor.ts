@@ -57,7 +57,7 @@ export const googleCloudDnsDescriptor: DnsDescriptor<typeof options> = {
     };
   },
   async create(config, ctx) {
-    const { createGoogleCloudDnsProvider } = await import('./google-cloud-dns.js');
+    const { createGoogleCloudDnsProvider } = await import('./provider.js');
     return createGoogleCloudDnsProvider(config, ctx);
   },
 };

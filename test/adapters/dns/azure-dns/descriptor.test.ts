@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { azureDnsDescriptor as d } from '../../../../src/adapters/dns/azure-dns/descriptor.js';
 import { silentLogger } from '../../../../src/ports/logger.js';
 import { challengeValue } from '../../../contract/dns-provider.js';
-import { fakeClock } from '../../../hooks/helpers.js';
+import { fakeClock } from '../../../support/hooks.js';
 import { type AzureSetup, azureSetup, RESOURCE_GROUP, SUBSCRIPTION, withAzureEnv } from './helpers.js';
 
 /** The descriptor: option shapes and cloud checks (config issues before any network), permissions, create. */
@@ -66,6 +66,7 @@ describe('azure-dns permissions', () => {
   const ctx = {
     certificate: { id: 'site', domains: ['example.com'] },
     challengeNames: ['_acme-challenge.example.com'],
+    directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
   };
 
   it('names DNS Zone Contributor on the zone, the custom-role actions, and Reader on the group to find the zone', async () => {

@@ -3,9 +3,8 @@ import {
   type AzureDnsConfig,
   type AzureDnsDeps,
   createAzureDnsProvider,
-} from '../../../../src/adapters/dns/azure-dns/azure-dns.js';
+} from '../../../../src/adapters/dns/azure-dns/provider.js';
 import type { DnsProvider } from '../../../../src/ports/dns.js';
-import { fakeClock, recordingLogger } from '../../../hooks/helpers.js';
 import { tempDir } from '../../../support/certkeeper.js';
 import {
   type AzureDnsFake,
@@ -13,6 +12,7 @@ import {
   startAzureDnsFake,
   trustingAzureHttpClient,
 } from '../../../support/fakes/azure-dns.js';
+import { fakeClock, recordingLogger } from '../../../support/hooks.js';
 
 export const SUBSCRIPTION = '6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b';
 export const RESOURCE_GROUP = 'dns-rg';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTxt, quoteTxt, ROLE_HINT } from '../../../../src/adapters/dns/google-cloud-dns/google-cloud-dns.js';
+import { parseTxt, quoteTxt, ROLE_HINT } from '../../../../src/adapters/dns/google-cloud-dns/provider.js';
 import { CertkeeperError, toErrorInfo } from '../../../../src/ports/errors.js';
 import { challengeValue } from '../../../contract/dns-provider.js';
 import { txtValues } from '../../../support/certkeeper.js';
@@ -224,7 +224,7 @@ describe('waiting for the Change to be done', () => {
     expect(servedWhilePending).toEqual([]);
     expect(await txtValues(slow.fake.dns.address, name)).toEqual([value]);
     expect(slow.fake.calls.filter((c) => c === 'changes.get')).toHaveLength(4);
-    expect(p.clock.sleeps).toEqual([500, 750, 1125, 1688]);
+    expect(p.clock.sleeps).toEqual([500, 750, 1125, 1687.5]);
     // Cleanup returns once Cloud DNS accepted its change: nobody waits for a removal to be served.
     const before = slow.fake.calls.length;
     await p.provider.cleanup([{ name, value }]);

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { googleCloudDnsDescriptor as d } from '../../../../src/adapters/dns/google-cloud-dns/descriptor.js';
 import { silentLogger } from '../../../../src/ports/logger.js';
 import { challengeValue } from '../../../contract/dns-provider.js';
-import { fakeClock } from '../../../hooks/helpers.js';
+import { fakeClock } from '../../../support/hooks.js';
 import { type GoogleSetup, googleSetup, PROJECT } from './helpers.js';
 
 /** The descriptor: option shapes (bad input is a config issue before any network), permissions, lazy create. */
@@ -46,6 +46,7 @@ describe('google-cloud-dns permissions', () => {
   const ctx = {
     certificate: { id: 'site', domains: ['example.com'] },
     challengeNames: ['_acme-challenge.example.com'],
+    directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
   };
 
   it('names roles/dns.admin and the exact permissions of a least-privilege custom role', async () => {

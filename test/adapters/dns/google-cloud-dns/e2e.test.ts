@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGoogleCloudDnsProvider } from '../../../../src/adapters/dns/google-cloud-dns/google-cloud-dns.js';
+import { createGoogleCloudDnsProvider } from '../../../../src/adapters/dns/google-cloud-dns/provider.js';
 import { systemClock } from '../../../../src/ports/clock.js';
 import { captureLog, runLocal, tempDir, txtValues } from '../../../support/certkeeper.js';
 import { issuedSecrets } from '../../../support/fakes/google-cloud-dns.js';

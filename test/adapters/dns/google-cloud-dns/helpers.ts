@@ -2,9 +2,8 @@ import {
   createGoogleCloudDnsProvider,
   type GoogleCloudDnsConfig,
   type GoogleCloudDnsDeps,
-} from '../../../../src/adapters/dns/google-cloud-dns/google-cloud-dns.js';
+} from '../../../../src/adapters/dns/google-cloud-dns/provider.js';
 import type { DnsProvider } from '../../../../src/ports/dns.js';
-import { fakeClock, recordingLogger } from '../../../hooks/helpers.js';
 import { tempDir } from '../../../support/certkeeper.js';
 import {
   type ExternalAccountOptions,
@@ -13,6 +12,7 @@ import {
   startGoogleCloudDnsFake,
   trustFakeInGoogleSdks,
 } from '../../../support/fakes/google-cloud-dns.js';
+import { fakeClock, recordingLogger } from '../../../support/hooks.js';
 
 export const PROJECT = 'certkeeper-test';
 

@@ -7,6 +7,7 @@ import type { DnsCommon } from '../../../ports/config.js';
 import type { DnsLookup, DnsProvider, TxtRecord, ZoneInfo } from '../../../ports/dns.js';
 import { DnsProviderError, isTransientNetworkError } from '../../../ports/errors.js';
 import type { Logger } from '../../../ports/logger.js';
+import { backoffDelay, retry } from '../../../ports/retry.js';
 import { authorityHostFor, DEFAULT_ARM_ENDPOINT, isKnownAuthorityHost } from './clouds.js';
 
 /**
@@ -127,7 +128,7 @@ function retryAfterMs(error: unknown): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
-  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 /** The credential failure that matters: in a chain, the first credential that failed rather than being unavailable. */
@@ -218,30 +219,43 @@ function toProviderError(error: unknown, what: string, config: AzureDnsConfig, t
   });
 }
 
-function backoff(ctx: Ctx, attempt: number, error?: unknown, signal?: AbortSignal): Promise<void> {
-  const step = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempt - 1));
-  const jittered = Math.round(step / 2 + ctx.random() * (step / 2));
-  return ctx.clock.sleep(Math.max(jittered, retryAfterMs(error) ?? 0), signal);
-}
+const BACKOFF = { baseMs: BASE_DELAY_MS, maxMs: MAX_DELAY_MS, jitter: 'equal' } as const;
 
+/** Runs `fn`, retrying what is worth retrying; errors `passThrough` accepts are rethrown as they are. */
 async function withRetry<T>(
   ctx: Ctx,
   what: string,
   fn: () => Promise<T>,
   options: { signal?: AbortSignal; passThrough?: (error: unknown) => boolean } = {},
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    options.signal?.throwIfAborted();
-    try {
-      return await fn();
-    } catch (error) {
-      if (options.passThrough?.(error)) throw error;
-      if (!isRetryable(error) || attempt >= MAX_TRIES) throw toProviderError(error, what, ctx.config, attempt);
-      ctx.logger.debug(`${PROVIDER}: ${what}: ${codeOf(error) ?? statusOf(error) ?? 'network error'}, retrying`, {
-        attempt,
-      });
-      await backoff(ctx, attempt, error, options.signal);
-    }
+  let tries = 0;
+  try {
+    return await retry(
+      (attempt) => {
+        tries = attempt;
+        return fn();
+      },
+      {
+        clock: ctx.clock,
+        tries: MAX_TRIES,
+        backoff: BACKOFF,
+        random: ctx.random,
+        maxAfterMs: MAX_RETRY_AFTER_MS,
+        ...(options.signal ? { signal: options.signal } : {}),
+        retryable: (error) => {
+          if (options.passThrough?.(error) || !isRetryable(error)) return false;
+          const afterMs = retryAfterMs(error);
+          return afterMs ? { afterMs } : true;
+        },
+        onRetry: (error, attempt) =>
+          ctx.logger.debug(`${PROVIDER}: ${what}: ${codeOf(error) ?? statusOf(error) ?? 'network error'}, retrying`, {
+            attempt,
+          }),
+      },
+    );
+  } catch (error) {
+    if (options.passThrough?.(error)) throw error;
+    throw toProviderError(error, what, ctx.config, tries);
   }
 }
 
@@ -396,7 +410,7 @@ class RecordSetWriter {
           throw toProviderError(error, `${what}, still conflicting after ${round} re-reads`, config);
         }
         ctx.logger.debug(`${PROVIDER}: ${this.label} changed while we wrote (412); reading it again`, { round });
-        await backoff(ctx, round);
+        await ctx.clock.sleep(backoffDelay(BACKOFF, round, ctx.random));
       }
     }
   }

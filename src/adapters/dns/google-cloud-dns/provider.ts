@@ -7,6 +7,7 @@ import type { DnsCommon } from '../../../ports/config.js';
 import type { DnsLookup, DnsProvider, TxtRecord, ZoneInfo } from '../../../ports/dns.js';
 import { DnsProviderError, isTransientNetworkError, PropagationError } from '../../../ports/errors.js';
 import type { Logger } from '../../../ports/logger.js';
+import { backoffDelay, poll, retry } from '../../../ports/retry.js';
 
 /**
  * Google Cloud DNS DNS-01 provider (PRODUCT §2), on the vendor SDK `@google-cloud/dns`.
@@ -233,12 +234,7 @@ function toProviderError(error: unknown, what: string, config: GoogleCloudDnsCon
   });
 }
 
-function backoff(ctx: Ctx, attempt: number, signal?: AbortSignal): Promise<void> {
-  // At least half of the exponential step, so a busy API gets room; a random other half, so
-  // concurrent runs do not retry in lockstep.
-  const step = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** (attempt - 1));
-  return ctx.clock.sleep(Math.round(step / 2 + ctx.random() * (step / 2)), signal);
-}
+const BACKOFF = { baseMs: BASE_DELAY_MS, maxMs: MAX_DELAY_MS, jitter: 'equal' } as const;
 
 /** Runs `fn`, retrying what is worth retrying; errors `passThrough` accepts are rethrown as they are. */
 async function withRetry<T>(
@@ -247,16 +243,27 @@ async function withRetry<T>(
   fn: () => Promise<T>,
   options: { signal?: AbortSignal; passThrough?: (error: unknown) => boolean } = {},
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    options.signal?.throwIfAborted();
-    try {
-      return await fn();
-    } catch (error) {
-      if (options.passThrough?.(error)) throw error;
-      if (!isRetryable(error) || attempt >= MAX_TRIES) throw toProviderError(error, what, ctx.config, attempt);
-      ctx.logger.debug(`${PROVIDER}: ${what}: ${statusOf(error) ?? 'network error'}, retrying`, { attempt });
-      await backoff(ctx, attempt, options.signal);
-    }
+  let tries = 0;
+  try {
+    return await retry(
+      (attempt) => {
+        tries = attempt;
+        return fn();
+      },
+      {
+        clock: ctx.clock,
+        tries: MAX_TRIES,
+        backoff: BACKOFF,
+        random: ctx.random,
+        ...(options.signal ? { signal: options.signal } : {}),
+        retryable: (error) => !options.passThrough?.(error) && isRetryable(error),
+        onRetry: (error, attempt) =>
+          ctx.logger.debug(`${PROVIDER}: ${what}: ${statusOf(error) ?? 'network error'}, retrying`, { attempt }),
+      },
+    );
+  } catch (error) {
+    if (options.passThrough?.(error)) throw error;
+    throw toProviderError(error, what, ctx.config, tries);
   }
 }
 
@@ -396,7 +403,7 @@ class ZoneWriter {
           status: statusOf(error),
           reason: reasonOf(error),
         });
-        await backoff(ctx, round);
+        await ctx.clock.sleep(backoffDelay(BACKOFF, round, ctx.random));
       }
     }
     const id = String(change?.metadata?.id ?? change?.id ?? '');
@@ -412,33 +419,32 @@ class ZoneWriter {
   private async waitDone(change: Change, id: string): Promise<void> {
     const { ctx, info } = this;
     const started = ctx.clock.now().getTime();
-    const deadline = started + ctx.config.propagation.timeoutMs;
-    let delay = 500;
-    let lastReport = started;
-    for (;;) {
-      const now = ctx.clock.now().getTime();
-      if (now >= deadline) {
-        throw new PropagationError(
-          `${PROVIDER}: change ${id} in zone ${info.name} still pending after ${Math.round((now - started) / 1000)} s`,
-          {
-            hint: 'Cloud DNS usually reports a change done within seconds; raise dns.propagation.timeout if it is slow today',
-          },
-        );
-      }
-      if (now - lastReport >= PROGRESS_EVERY_MS) {
-        lastReport = now;
-        ctx.logger.info(`${PROVIDER}: waiting for change ${id} in zone ${info.name} to be done`, {
-          waitedMs: now - started,
-        });
-      }
-      await ctx.clock.sleep(Math.min(delay, Math.max(1, deadline - now)));
-      delay = Math.min(Math.round(delay * 1.5), 5_000);
-      const [metadata] = await withRetry(ctx, `changes.get ${id} in zone ${info.name}`, () => change.getMetadata());
-      if ((metadata as { status?: string }).status === 'done') {
-        ctx.logger.debug(`${PROVIDER}: change ${id} is done`, { waitedMs: ctx.clock.now().getTime() - started });
-        return;
-      }
-    }
+    await poll(
+      async () => {
+        const [metadata] = await withRetry(ctx, `changes.get ${id} in zone ${info.name}`, () => change.getMetadata());
+        return (metadata as { status?: string }).status;
+      },
+      (status) => (status === 'done' ? true : undefined),
+      {
+        clock: ctx.clock,
+        // The Change's own answer said pending.
+        waitFirst: true,
+        timeoutMs: ctx.config.propagation.timeoutMs,
+        initialDelayMs: 500,
+        maxDelayMs: 5_000,
+        progressEveryMs: PROGRESS_EVERY_MS,
+        onProgress: (waitedMs) =>
+          ctx.logger.info(`${PROVIDER}: waiting for change ${id} in zone ${info.name} to be done`, { waitedMs }),
+        onTimeout: (waitedMs) =>
+          new PropagationError(
+            `${PROVIDER}: change ${id} in zone ${info.name} still pending after ${Math.round(waitedMs / 1000)} s`,
+            {
+              hint: 'Cloud DNS usually reports a change done within seconds; raise dns.propagation.timeout if it is slow today',
+            },
+          ),
+      },
+    );
+    ctx.logger.debug(`${PROVIDER}: change ${id} is done`, { waitedMs: ctx.clock.now().getTime() - started });
   }
 }
 
