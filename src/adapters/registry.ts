@@ -13,7 +13,9 @@ import type {
 import type { CertificateConfig, Config } from '../ports/config.js';
 import type { DnsProvider } from '../ports/dns.js';
 import { ConfigError } from '../ports/errors.js';
+import { azureDns } from './dns/azure-dns/descriptor.js';
 import { challtestsrv } from './dns/challtestsrv/descriptor.js';
+import { googleCloudDns } from './dns/google-cloud-dns/descriptor.js';
 import { route53 } from './dns/route53/descriptor.js';
 import { awsAcm } from './export/aws-acm/descriptor.js';
 import { awsEventBridge } from './hook/aws-eventbridge/descriptor.js';
@@ -32,7 +34,12 @@ import { fileStore } from './store/file/descriptor.js';
  * Descriptors are light: each `create` imports its implementation (and SDK) only when used.
  */
 
-export const dnsProviders: readonly DnsDescriptor[] = [route53, challtestsrv] as unknown as DnsDescriptor[];
+export const dnsProviders: readonly DnsDescriptor[] = [
+  route53,
+  googleCloudDns,
+  azureDns,
+  challtestsrv,
+] as unknown as DnsDescriptor[];
 export const stores: readonly StoreDescriptor[] = [fileStore, awsSecretsManager] as unknown as StoreDescriptor[];
 export const exporters: readonly ExportDescriptor[] = [awsAcm] as unknown as ExportDescriptor[];
 export const hooks: readonly HookDescriptor[] = [

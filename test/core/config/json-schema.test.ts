@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
-import { cas } from '../../../src/adapters/registry.js';
+import { cas, dnsProviders } from '../../../src/adapters/registry.js';
 import { KEY_TYPES } from '../../../src/core/config/schema.js';
 import { configJsonSchema, parseConfig } from '../../../src/entrypoints/config.js';
 
@@ -90,7 +90,7 @@ describe('schema structure', () => {
       }),
     ]);
     expect(cert.properties.dns).toBeDefined();
-    expect(consts(cert.properties.dns, 'provider')).toEqual(['route53', 'challtestsrv']);
+    expect(consts(cert.properties.dns, 'provider')).toEqual(dnsProviders.map((d) => d.name));
     expect(consts(cert.properties.store, 'type')).toEqual(['file', 'aws-secrets-manager']);
     expect(consts(cert.properties.exports.items, 'type')).toEqual(['aws-acm']);
     expect(consts(cert.properties.hooks.items, 'type')).toEqual([

@@ -3,13 +3,16 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cas } from '../../../src/adapters/registry.js';
+import { cas, dnsProviders } from '../../../src/adapters/registry.js';
 import { loadConfigFile, parseConfig, parseConfigText } from '../../../src/entrypoints/config.js';
 import type { Config } from '../../../src/ports/config.js';
 
 const ACME_DIRECTORIES = Object.fromEntries(cas.map((c) => [c.name, c.directoryUrl]));
 
 import { ConfigError, type ConfigIssue } from '../../../src/ports/errors.js';
+
+/** The registry's DNS providers, as the config's messages list them. */
+const dnsNames = dnsProviders.map((d) => d.name).join(', ');
 
 // Pure unit tests of the config contract (PRODUCT §2): no network, no Pebble.
 
@@ -811,13 +814,13 @@ const BAD: BadCase[] = [
     name: 'unknown dns provider',
     mutate: (c) => (c.certificates[0].dns = { provider: 'cloudflare' }),
     path: 'certificates[0].dns.provider',
-    message: 'unknown DNS provider; expected one of: route53, challtestsrv',
+    message: `unknown DNS provider; expected one of: ${dnsNames}`,
   },
   {
     name: 'dns provider missing',
     mutate: (c) => (c.certificates[0].dns = { hostedZoneId: 'Z1' }),
     path: 'certificates[0].dns.provider',
-    message: 'required; one of: route53, challtestsrv',
+    message: `required; one of: ${dnsNames}`,
   },
   {
     name: 'dns a string',

@@ -8,6 +8,18 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RESOURCE_GROUP = /^[-\p{L}\p{N}_.()]{0,89}[-\p{L}\p{N}_()]$/u;
 const DNS_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?$/i;
 
+/** https only, loopback included: the SDK sends its bearer token there. */
+const httpsUrl = z.string().refine(
+  (s) => {
+    try {
+      return new URL(s).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'endpoint must be an https URL' },
+);
+
 const options = {
   subscriptionId: z
     .string()
@@ -17,12 +29,18 @@ const options = {
     .regex(
       RESOURCE_GROUP,
       'a resource group name: 1–90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period',
-    ),
-  zoneName: z.string().regex(DNS_NAME, 'a DNS zone name such as example.com').optional(),
-  endpoint: z.url({ protocol: /^https$/, error: 'an https URL (the Azure Resource Manager endpoint)' }).optional(),
+    )
+    .meta({ description: 'The resource group of the DNS zone.' }),
+  zoneName: z.string().regex(DNS_NAME, 'a DNS zone name such as example.com').optional().meta({
+    description: 'The DNS zone; default the public zone of the resource group with the longest matching name.',
+  }),
+  endpoint: httpsUrl.optional().meta({
+    description:
+      'Azure Resource Manager endpoint of a sovereign cloud (default https://management.azure.com); the Entra ID authority follows it.',
+  }),
 };
 
-export const azureDnsDescriptor: DnsDescriptor<typeof options> = {
+export const azureDns: DnsDescriptor<typeof options> = {
   kind: 'dns',
   name: 'azure-dns',
   doc:

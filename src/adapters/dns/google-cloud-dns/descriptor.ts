@@ -6,18 +6,37 @@ const PROJECT_ID = /^(?:[a-z][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$
 /** Managed zone names (1–63 of lowercase letters, digits, hyphens, from a letter), or the numeric zone id. */
 const MANAGED_ZONE = /^(?:[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?|[0-9]{1,20})$/;
 
+/** https only, loopback included: the SDK sends its bearer token there. */
+const httpsUrl = z.string().refine(
+  (s) => {
+    try {
+      return new URL(s).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'endpoint must be an https URL' },
+);
+
 const options = {
   project: z
     .string()
-    .regex(PROJECT_ID, 'a Google Cloud project id: 6–30 lowercase letters, digits and hyphens, starting with a letter'),
+    .regex(PROJECT_ID, 'a Google Cloud project id: 6–30 lowercase letters, digits and hyphens, starting with a letter')
+    .meta({ description: 'The Google Cloud project (id) that holds the managed zone.' }),
   managedZone: z
     .string()
     .regex(
       MANAGED_ZONE,
       'a managed zone name (lowercase letters, digits and hyphens, starting with a letter) or its id',
     )
-    .optional(),
-  endpoint: z.url({ protocol: /^https$/, error: 'an https URL (the Cloud DNS API base URL)' }).optional(),
+    .optional()
+    .meta({
+      description:
+        'The managed zone (name or id); default the public zone whose DNS name is the longest suffix of the record name.',
+    }),
+  endpoint: httpsUrl
+    .optional()
+    .meta({ description: 'Cloud DNS API base URL (default https://dns.googleapis.com), e.g. a private endpoint.' }),
 };
 
 const permissionsNeeded = (managedZone: string | undefined) => [
@@ -30,7 +49,7 @@ const permissionsNeeded = (managedZone: string | undefined) => [
   managedZone ? 'dns.managedZones.get' : 'dns.managedZones.list',
 ];
 
-export const googleCloudDnsDescriptor: DnsDescriptor<typeof options> = {
+export const googleCloudDns: DnsDescriptor<typeof options> = {
   kind: 'dns',
   name: 'google-cloud-dns',
   doc:

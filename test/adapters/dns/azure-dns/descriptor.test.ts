@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { azureDnsDescriptor as d } from '../../../../src/adapters/dns/azure-dns/descriptor.js';
+import { azureDns as d } from '../../../../src/adapters/dns/azure-dns/descriptor.js';
 import { silentLogger } from '../../../../src/ports/logger.js';
 import { challengeValue } from '../../../contract/dns-provider.js';
 import { fakeClock } from '../../../support/hooks.js';
@@ -29,7 +29,7 @@ describe('azure-dns options', () => {
     [{ ...base, resourceGroup: 'rg/x' }, 'resourceGroup', /resource group name/],
     [{ ...base, resourceGroup: 'r'.repeat(91) }, 'resourceGroup', /1–90/],
     [{ ...base, zoneName: 'not a zone' }, 'zoneName', /DNS zone name/],
-    [{ ...base, endpoint: 'http://management.azure.com' }, 'endpoint', /https URL/],
+    [{ ...base, endpoint: 'http://management.azure.com' }, 'endpoint', /^endpoint must be an https URL$/],
     [{ subscriptionId: SUBSCRIPTION }, 'resourceGroup', /expected string/i],
     [{ ...base, zone: 'example.com' }, '', /unrecognized key/i],
   ])('refuses %j at %s', (options, path, message) => {

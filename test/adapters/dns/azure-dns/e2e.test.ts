@@ -13,8 +13,9 @@ import { type AzureSetup, azureSetup, RESOURCE_GROUP, SUBSCRIPTION, withAzureEnv
  * Apex + wildcard issuance end to end: a Pebble of its own validates DNS-01 through the Azure DNS
  * fake's name servers, so the certificate is issued only if the provider really wrote both values
  * (through the real SDKs, DefaultAzureCredential with a federated GitHub OIDC token), and none of
- * ours is left afterwards. The run's adapters are the registry's, with the DNS provider swapped
- * for ours (the registry does not know azure-dns yet).
+ * ours is left afterwards. The config goes through the registry as in a real run; the provider it
+ * builds is swapped for the same one with the HTTP client that trusts the fake's certificate (the
+ * only way into the Azure SDKs' TLS).
  */
 
 let a: AzureSetup;
@@ -59,17 +60,23 @@ describe('ACME DNS-01 through Azure DNS (fake) with a federated credential', () 
         version: 1,
         acme: { directory: pebble.acmeDirectory, caBundle: pebble.caBundlePath },
         defaults: {
-          // Placeholder the config validator knows; the run gets the provider above instead.
           dns: {
-            provider: 'challtestsrv',
-            url: pebble.challtestsrvUrl,
+            provider: 'azure-dns',
+            subscriptionId: SUBSCRIPTION,
+            resourceGroup: RESOURCE_GROUP,
+            endpoint: a.fake.endpoint,
             propagation: { resolvers: [a.fake.dns.address], timeout: '20s', interval: '100ms' },
           },
           store: { type: 'file', dir },
         },
         certificates: [{ id: 'azure-site', domains: ['azure-e2e.example.com', '*.azure-e2e.example.com'] }],
       },
-      { log, dns: () => provider },
+      // The registry's provider, rebuilt with the HTTP client that trusts the fake's certificate.
+      {
+        log,
+        env: { AZURE_AUTHORITY_HOST: a.fake.authorityHost },
+        dns: (real) => (real.name === 'azure-dns' ? provider : real),
+      },
     );
     const elapsed = performance.now() - started;
     const [r] = report.results;

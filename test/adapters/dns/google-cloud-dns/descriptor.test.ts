@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { googleCloudDnsDescriptor as d } from '../../../../src/adapters/dns/google-cloud-dns/descriptor.js';
+import { googleCloudDns as d } from '../../../../src/adapters/dns/google-cloud-dns/descriptor.js';
 import { silentLogger } from '../../../../src/ports/logger.js';
 import { challengeValue } from '../../../contract/dns-provider.js';
 import { fakeClock } from '../../../support/hooks.js';
@@ -29,8 +29,8 @@ describe('google-cloud-dns options', () => {
     [{ project: '1project' }, 'project', /starting with a letter/],
     [{}, 'project', /expected string/i],
     [{ project: 'my-project', managedZone: 'Example.com' }, 'managedZone', /managed zone name/],
-    [{ project: 'my-project', endpoint: 'http://dns.googleapis.com' }, 'endpoint', /https URL/],
-    [{ project: 'my-project', endpoint: 'dns.googleapis.com' }, 'endpoint', /https URL/],
+    [{ project: 'my-project', endpoint: 'http://dns.googleapis.com' }, 'endpoint', /^endpoint must be an https URL$/],
+    [{ project: 'my-project', endpoint: 'dns.googleapis.com' }, 'endpoint', /^endpoint must be an https URL$/],
     [{ project: 'my-project', zone: 'x' }, '', /unrecognized key/i],
   ])('refuses %j at %s', (options, path, message) => {
     const issues = parse(options);

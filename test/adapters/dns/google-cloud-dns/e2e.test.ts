@@ -2,8 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGoogleCloudDnsProvider } from '../../../../src/adapters/dns/google-cloud-dns/provider.js';
-import { systemClock } from '../../../../src/ports/clock.js';
 import { captureLog, runLocal, tempDir, txtValues } from '../../../support/certkeeper.js';
 import { issuedSecrets } from '../../../support/fakes/google-cloud-dns.js';
 import { type PebbleStack, startOwnPebble } from '../../../support/stack.js';
@@ -13,8 +11,8 @@ import { type GoogleSetup, googleSetup, PROJECT } from './helpers.js';
  * Apex + wildcard issuance end to end: a Pebble of its own validates DNS-01 through the Cloud DNS
  * fake's name servers, so the certificate is issued only if the provider really wrote both values
  * (through the real SDK, with workload identity federation as google-github-actions/auth sets it
- * up), and none of ours is left afterwards. The run's adapters are the registry's, with the DNS
- * provider swapped for ours (the registry does not know google-cloud-dns yet).
+ * up), and none of ours is left afterwards. The provider comes from the config through the registry,
+ * as in a real run.
  */
 
 let g: GoogleSetup;
@@ -34,16 +32,6 @@ describe('ACME DNS-01 through Google Cloud DNS (fake) with workload identity fed
   it('issues apex + wildcard and leaves no TXT value of ours', async () => {
     const dir = await tempDir();
     const credentials = await g.credentials({ source: 'url', impersonate: true });
-    const provider = createGoogleCloudDnsProvider(
-      {
-        provider: 'google-cloud-dns',
-        project: PROJECT,
-        endpoint: g.fake.endpoint,
-        ttl: 60,
-        propagation: { timeoutMs: 30_000, intervalMs: 200 },
-      },
-      { clock: systemClock, logger: captureLog().logger, env: { GOOGLE_APPLICATION_CREDENTIALS: credentials } },
-    );
     const log = captureLog();
     const started = performance.now();
     const report = await runLocal(
@@ -51,17 +39,18 @@ describe('ACME DNS-01 through Google Cloud DNS (fake) with workload identity fed
         version: 1,
         acme: { directory: pebble.acmeDirectory, caBundle: pebble.caBundlePath },
         defaults: {
-          // Placeholder the config validator knows; the run gets the provider above instead.
           dns: {
-            provider: 'challtestsrv',
-            url: pebble.challtestsrvUrl,
+            provider: 'google-cloud-dns',
+            project: PROJECT,
+            endpoint: g.fake.endpoint,
             propagation: { resolvers: [g.fake.dns.address], timeout: '20s', interval: '100ms' },
           },
           store: { type: 'file', dir },
         },
         certificates: [{ id: 'gcp-site', domains: ['gcp-e2e.example.com', '*.gcp-e2e.example.com'] }],
       },
-      { log, dns: () => provider },
+      // Application Default Credentials: what google-github-actions/auth exports.
+      { log, env: { GOOGLE_APPLICATION_CREDENTIALS: credentials } },
     );
     const elapsed = performance.now() - started;
     const [r] = report.results;
