@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAzureDnsClient } from '../../../../src/adapters/dns/azure-dns/provider.js';
 import { CertkeeperError, toErrorInfo } from '../../../../src/ports/errors.js';
 import { challengeValue } from '../../../contract/dns-provider.js';
 import { DNS_ACTIONS, issuedSecrets } from '../../../support/fakes/azure-dns.js';
-import { type AzureSetup, azureSetup, RESOURCE_GROUP, SUBSCRIPTION } from './helpers.js';
+import { type AzureSetup, azureSetup, RESOURCE_GROUP, SUBSCRIPTION, withAzureEnv } from './helpers.js';
 
 /**
  * azure-dns beyond the contract, through the real SDKs against the fake: ETag compare-and-swap
@@ -368,6 +369,44 @@ describe('credentials and RBAC', () => {
     } finally {
       for (const action of DNS_ACTIONS) a.fake.actions.add(action);
     }
+  });
+});
+
+describe('the fake, through the SDK', () => {
+  it('lists zones of the subscription and TXT record sets by type and name suffix, paging by nextLink', async () => {
+    const env = a.fake.secretEnv();
+    const client = withAzureEnv(env, () =>
+      createAzureDnsClient(
+        {
+          provider: 'azure-dns',
+          subscriptionId: SUBSCRIPTION,
+          resourceGroup: RESOURCE_GROUP,
+          endpoint: a.fake.endpoint,
+          ttl: 60,
+          propagation: { timeoutMs: 1_000, intervalMs: 100 },
+        },
+        { env: { AZURE_AUTHORITY_HOST: a.fake.authorityHost }, httpClient: a.httpClient },
+      ),
+    );
+    const zones: string[] = [];
+    for await (const z of client.zones.list()) zones.push(z.name as string);
+    expect(zones.sort()).toEqual([
+      'corp.example.net',
+      'example.com',
+      'example.org',
+      'internal.example.com',
+      'sub.example.com',
+    ]);
+    for (const n of ['_acme-challenge.x.lst', '_acme-challenge.y.lst', '_acme-challenge.other']) {
+      a.fake.setRecordSet(`${n}.example.org`, [['v']]);
+    }
+    const sets: string[] = [];
+    for await (const r of client.recordSets.listByType(RESOURCE_GROUP, 'example.org', 'TXT', {
+      recordsetnamesuffix: 'lst',
+    })) {
+      sets.push(r.name as string);
+    }
+    expect(sets).toEqual(['_acme-challenge.x.lst', '_acme-challenge.y.lst']);
   });
 });
 

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTxt, quoteTxt, ROLE_HINT } from '../../../../src/adapters/dns/google-cloud-dns/provider.js';
+import {
+  createGoogleCloudDnsClient,
+  parseTxt,
+  quoteTxt,
+  ROLE_HINT,
+} from '../../../../src/adapters/dns/google-cloud-dns/provider.js';
 import { CertkeeperError, toErrorInfo } from '../../../../src/ports/errors.js';
 import { challengeValue } from '../../../contract/dns-provider.js';
 import { txtValues } from '../../../support/certkeeper.js';
@@ -424,6 +429,28 @@ describe('credentials and permissions', () => {
     const info = toErrorInfo(await provider.present([{ name: fresh(), value: 'x' }]).catch((e: unknown) => e));
     expect(info.message).toMatch(/^google-cloud-dns: 403 accessNotConfigured: Cloud DNS API has not been used/);
     expect(info.hint).toBe(`enable the Cloud DNS API (dns.googleapis.com) in project ${PROJECT}`);
+  });
+});
+
+describe('the fake, through the SDK', () => {
+  it('filters managedZones.list by dnsName, and refuses an rrset type filter without a name', async () => {
+    const client = createGoogleCloudDnsClient(
+      {
+        provider: 'google-cloud-dns',
+        project: PROJECT,
+        endpoint: g.fake.endpoint,
+        ttl: 60,
+        propagation: { timeoutMs: 1_000, intervalMs: 100 },
+      },
+      { GOOGLE_APPLICATION_CREDENTIALS: await g.credentials() },
+    );
+    const [zones] = await client.getZones({ autoPaginate: false, dnsName: 'example.org.' } as never);
+    expect(zones.map((z) => z.name)).toEqual(['other-org']);
+    const error = await client
+      .zone('example-com')
+      .getRecords({ type: 'TXT', autoPaginate: false })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 400, errors: [{ reason: 'required' }] });
   });
 });
 
