@@ -13,8 +13,10 @@ import type {
 import type { CertificateConfig, Config } from '../ports/config.js';
 import type { DnsProvider } from '../ports/dns.js';
 import { ConfigError } from '../ports/errors.js';
+import { azureDns } from './dns/azure-dns/descriptor.js';
 import { challtestsrv } from './dns/challtestsrv/descriptor.js';
 import { cloudflareDescriptor } from './dns/cloudflare/descriptor.js';
+import { googleCloudDns } from './dns/google-cloud-dns/descriptor.js';
 import { powerdns } from './dns/powerdns/descriptor.js';
 import { rfc2136 } from './dns/rfc2136/descriptor.js';
 import { route53 } from './dns/route53/descriptor.js';
@@ -40,6 +42,8 @@ export const dnsProviders: readonly DnsDescriptor[] = [
   cloudflareDescriptor,
   rfc2136,
   powerdns,
+  googleCloudDns,
+  azureDns,
   challtestsrv,
 ] as unknown as DnsDescriptor[];
 export const stores: readonly StoreDescriptor[] = [fileStore, awsSecretsManager] as unknown as StoreDescriptor[];

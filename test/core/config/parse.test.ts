@@ -11,6 +11,9 @@ const ACME_DIRECTORIES = Object.fromEntries(cas.map((c) => [c.name, c.directoryU
 
 import { ConfigError, type ConfigIssue } from '../../../src/ports/errors.js';
 
+/** The registry's DNS providers, as the config's messages list them. */
+const _dnsNames = dnsProviders.map((d) => d.name).join(', ');
+
 // Pure unit tests of the config contract (PRODUCT §2): no network, no Pebble.
 
 const SECRETS = {

@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{a,b,c,d,e,f,g}from"./chunk-FXMUHIV6.mjs";import"./chunk-BJGI5CA3.mjs";import"./chunk-KR53GJOU.mjs";import"./chunk-R7LECZC6.mjs";import"./chunk-FUQ6B4HN.mjs";import"./chunk-EBNU3343.mjs";export{f as ENV_ACCOUNT_ID,e as ENV_CREDENTIAL_SCOPE,d as ENV_EXPIRATION,a as ENV_KEY,b as ENV_SECRET,c as ENV_SESSION,g as fromEnv};

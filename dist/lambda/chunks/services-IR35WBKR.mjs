@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{r as t}from"./chunk-ODX6RTYA.mjs";import"./chunk-WWCEWK7X.mjs";import"./chunk-YDVWYB3P.mjs";import"./chunk-MUETVSXQ.mjs";import"./chunk-HKUHROSK.mjs";import"./chunk-HCZBK6PK.mjs";import"./chunk-72EO3MX2.mjs";import"./chunk-FXMUHIV6.mjs";import"./chunk-BJGI5CA3.mjs";import"./chunk-KR53GJOU.mjs";import"./chunk-R7LECZC6.mjs";import"./chunk-FUQ6B4HN.mjs";import"./chunk-EBNU3343.mjs";function o(e){return e.services?.aws??t()}export{o as awsClients};
