@@ -3,7 +3,8 @@ import type { TxtRecord } from './dns.js';
 export type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096';
 
 export interface IssuedBy {
-  via: 'github-action' | 'lambda' | 'cli';
+  /** `import`: adopted from another tool (PRODUCT §6); runId is then `<tool>:<path>`. */
+  via: 'github-action' | 'lambda' | 'cli' | 'import';
   runId: string;
   repository?: string;
 }
@@ -69,6 +70,19 @@ export interface CertificateStore {
   /** Writes a new version atomically: all of it or none of it. */
   write(certificate: StoredCertificate, signal?: AbortSignal): Promise<WriteResult>;
   acquireLease(owner: string, ttlMs: number, onBreak: BreakLease): Promise<AcquireResult>;
+  /**
+   * The renewal state kept beside the certificate (ARI window, failure count), for stores that
+   * keep one. Optional: `report` shows what is there and falls back to the threshold without it.
+   */
+  readRenewalState?(signal?: AbortSignal): Promise<RenewalState | undefined>;
+}
+
+/** What a store may keep about a certificate's renewals besides the certificate itself (PRODUCT §3). */
+export interface RenewalState {
+  /** The CA's suggested window (RFC 9773) and the time drawn in it, ISO times. */
+  ari?: { start: string; end: string; selected?: string; explanationURL?: string; retryAfter?: string };
+  /** Failed attempts since the last success. */
+  failures?: { count: number; lastClass: string; lastMessage?: string; lastAt: string; nextAttemptAt?: string };
 }
 
 /** The ACME account, one per directory URL, kept in the first certificate's store kind. */
