@@ -40,8 +40,9 @@ function keyTypeOf(cert: NodeX509): KeyType | 'unknown' {
  * Node's X.509 parser names a DN one attribute per line, most significant first (C, O, CN); join
  * it the way RFC 4514 and AWS print it (CN first).
  */
-function formatDn(dn: string): string {
-  return dn.split('\n').filter(Boolean).reverse().join(', ');
+function formatDn(dn: string | undefined): string {
+  // An empty subject (as the tlsserver and shortlived profiles issue) comes back undefined.
+  return (dn ?? '').split('\n').filter(Boolean).reverse().join(', ');
 }
 
 /**
