@@ -22,6 +22,8 @@ const GROUPS: { health: Health; title: string }[] = [
 ];
 /** A healthy group this large starts folded; the urgent ones are always open. */
 const FOLD_OK_OVER = 40;
+/** Past this many rows, one line per certificate (its names are in the row's tooltip). */
+const DENSE_OVER = 50;
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -206,6 +208,7 @@ main{padding:0 28px 28px}
 .row,.axis{display:grid;grid-template-columns:var(--name) var(--days) 1fr var(--fail);gap:0 12px;align-items:center}
 .row{min-height:30px;border-bottom:1px solid #eaeef2;padding:3px 0}
 .row:hover{background:#f6f8fa}
+.dense .row{min-height:22px;padding:1px 0}.dense .dom{display:none}.dense .id{font-size:12px}
 .axis{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid var(--line);height:30px;font-size:11px;color:var(--muted)}
 .axis .ticks{position:relative;height:100%}
 .axis .ticks span{position:absolute;bottom:6px;transform:translateX(-50%);white-space:nowrap}
@@ -290,8 +293,8 @@ export function renderReportHtml(report: FleetReport, opts: { title?: string } =
 <body>
 <header><div><h1>${esc(title)}</h1><div class="sub">${s.total} certificate${s.total === 1 ? '' : 's'} · generated ${esc(report.generatedAt.replace('T', ' ').slice(0, 16))} UTC${s.unreadable ? ` · <b>${s.unreadable} store(s) unreadable</b>` : ''}</div><div class="chips">${chips}</div></div>${weeksChart(entries, now)}</header>
 <div class="legend">${legend}</div>
-<main class="grid">
-<div class="axis"><div>certificate</div><div style="text-align:right">left</div><div class="ticks">${ticks}</div><div>last failure</div></div>
+<main class="grid${entries.length > DENSE_OVER ? ' dense' : ''}">
+<div class="axis"><div>certificate</div><div style="text-align:right">left</div><div class="ticks">${ticks}</div><div>failure · due</div></div>
 ${groups}
 <div class="total"><div>${s.total} certificates</div><div></div><div class="counts">${counts}<span>${s.failing} failing</span></div><div></div></div>
 </main>

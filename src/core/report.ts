@@ -72,10 +72,14 @@ const READ_CONCURRENCY = 16;
 
 const HEALTH_RANK: Record<Health, number> = { expired: 0, critical: 1, missing: 2, warning: 3, ok: 4 };
 
-/** Most urgent first: by health, failing ones first within it, then the earliest renewal or expiry. */
+/**
+ * Most urgent first: by health; within it unreadable stores, then failing ones; then the earliest
+ * renewal or expiry.
+ */
 export function urgency(a: ReportEntry, b: ReportEntry): number {
   return (
     HEALTH_RANK[a.health] - HEALTH_RANK[b.health] ||
+    Number(Boolean(b.problem)) - Number(Boolean(a.problem)) ||
     Number(b.failing) - Number(a.failing) ||
     Date.parse(a.renewAt ?? a.notAfter ?? '') - Date.parse(b.renewAt ?? b.notAfter ?? '') ||
     a.id.localeCompare(b.id)
@@ -156,17 +160,20 @@ async function entryFor(
       ...(current.kind === 'unreadable' ? { problem: current.reason } : {}),
       ...failureOf(state),
     };
-    if (current.kind !== 'found' || read.kind !== 'found') {
-      if (current.kind === 'missing') entry.renewAt = now.toISOString();
-      return entry;
-    }
+    // Nothing usable stored: the next run issues it.
+    if (current.kind !== 'found' || read.kind !== 'found') return { ...entry, renewAt: now.toISOString() };
     const { info } = current;
     const threshold = renewalTime(info, config.renewal);
     // A store keeps an ARI window only when the run fetched one (renewal.ari on, a CA offering it).
     const ari = state?.ari;
     const renewAt = decision.due ? now : earliest(threshold, ari ? ariTime(ari, now) : undefined);
+    // The threshold decision knows nothing of ARI: the CA's window can make it due earlier.
+    const ariDue = !decision.due && renewAt.getTime() <= now.getTime();
     return {
       ...entry,
+      ...(ariDue
+        ? { due: true, reason: `due: the CA's renewal window (ARI) ${ari?.start} .. ${ari?.end} says renew now` }
+        : {}),
       serialNumber: info.serialNumber,
       issuer: info.issuer,
       notBefore: info.notBefore.toISOString(),
@@ -198,6 +205,17 @@ async function entryFor(
       problem: `[${info.class}] ${info.message}`,
     };
   }
+}
+
+/**
+ * Whether a report counts as failed: a store that could not be read always (the picture is
+ * incomplete); with `warning`, also any certificate not ok or failing.
+ */
+export function reportFailed(report: FleetReport, failOn: 'error' | 'warning' | 'never'): boolean {
+  if (failOn === 'never') return false;
+  const s = report.summary;
+  if (s.unreadable > 0) return true;
+  return failOn === 'warning' && (s.failing > 0 || s.total !== s.ok);
 }
 
 /** PRODUCT §3: due at the drawn time, or at once when the window's end has passed. */

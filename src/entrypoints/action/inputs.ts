@@ -6,6 +6,8 @@ import { ConfigError, type ConfigIssue } from '../../ports/errors.js';
 export type GetInput = (name: string) => string;
 
 export interface ActionInputs {
+  /** `run` (default) or `report` (PRODUCT §4). */
+  command: 'run' | 'report';
   config: string;
   dryRun: boolean;
   force: boolean;
@@ -51,7 +53,12 @@ export function readInputs(get: GetInput): ActionInputs {
   if (!['error', 'warning', 'never'].includes(failOn)) {
     issues.push({ path: 'input fail-on', message: `must be error, warning or never, not "${failOn}"` });
   }
+  const command = get('command') || 'run';
+  if (command !== 'run' && command !== 'report') {
+    issues.push({ path: 'input command', message: `must be run or report, not "${command}"` });
+  }
   const inputs: ActionInputs = {
+    command: command === 'report' ? 'report' : 'run',
     config: get('config') || 'certkeeper.yml',
     dryRun: bool('dry-run'),
     force: bool('force'),

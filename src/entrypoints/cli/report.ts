@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { consoleLogger } from '../../adapters/console-logger.js';
 import { createAdapters } from '../../adapters/registry.js';
-import { buildReport, type FleetReport } from '../../core/report.js';
+import { buildReport, type FleetReport, reportFailed } from '../../core/report.js';
 import { renderReportHtml } from '../../core/report-html.js';
 import { systemClock } from '../../ports/clock.js';
 import { type CliIo, load } from './main.js';
@@ -64,13 +64,6 @@ export async function reportCommand(argv: string[], io: CliIo): Promise<number> 
   }
   io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReportTable(report)}\n`);
   return reportFailed(report, failOn as 'error' | 'warning' | 'never') ? 1 : 0;
-}
-
-export function reportFailed(report: FleetReport, failOn: 'error' | 'warning' | 'never'): boolean {
-  if (failOn === 'never') return false;
-  const s = report.summary;
-  if (s.unreadable > 0) return true;
-  return failOn === 'warning' && (s.failing > 0 || s.total !== s.ok);
 }
 
 function parse(argv: string[]) {

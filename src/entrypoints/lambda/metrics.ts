@@ -1,4 +1,5 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { FleetReport } from '../../core/report.js';
 import type { RunReport } from '../../core/results.js';
 
 /**
@@ -29,5 +30,17 @@ export function recordRunMetrics(metrics: Metrics, report: RunReport): void {
   }
   metrics.addMetric('RenewalSucceeded', MetricUnit.Count, report.summary.renewed);
   metrics.addMetric('RenewalFailed', MetricUnit.Count, report.summary.failed);
+  metrics.publishStoredMetrics();
+}
+
+/** A `report` invocation: `DaysLeft` per certificate only, so the dashboard keeps its data between runs. */
+export function recordReportMetrics(metrics: Metrics, report: FleetReport): void {
+  for (const e of report.certificates) {
+    if (e.daysLeft === undefined) continue;
+    metrics
+      .singleMetric()
+      .addDimension('certificate', e.id)
+      .addMetric('DaysLeft', MetricUnit.NoUnit, Math.round(e.daysLeft * 100) / 100);
+  }
   metrics.publishStoredMetrics();
 }
