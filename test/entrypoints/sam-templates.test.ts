@@ -53,7 +53,8 @@ describe('SAM templates', () => {
       Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
     };
     const dashboard = Object.values(template.Resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard');
-    const sub = (dashboard?.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+    if (!dashboard) throw new Error('no AWS::CloudWatch::Dashboard in the Lambda template');
+    const sub = (dashboard.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
     // What CloudFormation substitutes: every ${…} names a pseudo parameter or a resource attribute.
     const refs = [...sub.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1] as string);
     for (const ref of refs) {
