@@ -1,12 +1,11 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import * as YAML from 'yaml';
 import type { Clock } from '../ports/clock.js';
 import { type ErrorInfo, StoreError, toErrorInfo } from '../ports/errors.js';
 import type { CertificateReader, FoundCertificate, ImportTool, ToolMetadata } from '../ports/import.js';
 import type { Logger } from '../ports/logger.js';
 import type { CertificateStore, IssuedBy, KeyType, StoredCertificate } from '../ports/store.js';
 import { type CertificateInfo, parseCertificate, splitPemChain } from './certinfo.js';
-import { ACME_DIRECTORIES, type CertificateConfig, type Config } from './config.js';
+import type { CertificateConfig, Config } from './config.js';
 import { buildEvent } from './events.js';
 import { runHooks } from './hooks.js';
 import { daysLeft } from './plan.js';
@@ -354,8 +353,8 @@ export async function importCertificates(
     }
   }
 
-  // Several found for one configured certificate (certbot's `example.com-0001`, the same one in two
-  // tools): the one valid longest wins, the others are reported, not written over each other.
+  // Several found for one configured certificate (a copy kept under a second name, the same one in
+  // two tools): the one valid longest wins, the others are reported, not written over each other.
   const byCert = new Map<string, typeof candidates>();
   for (const c of candidates) byCert.set(c.cert.id, [...(byCert.get(c.cert.id) ?? []), c]);
   const chosen: typeof candidates = [];
@@ -615,33 +614,4 @@ async function runImportHooks(
     },
     { logger: ctx.deps.logger, ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) },
   );
-}
-
-/** The config's name for an ACME directory URL (`letsencrypt`, …), or the URL itself. */
-function directoryName(url: string): string {
-  return Object.entries(ACME_DIRECTORIES).find(([, u]) => u === url)?.[0] ?? url;
-}
-
-/**
- * YAML for `--print-config`: the entries to add for certificates that match nothing. Without a
- * config file, a whole starting config: the directory the tool used, and defaults to edit.
- */
-export function suggestedConfig(report: ImportReport, opts: { wholeFile: boolean }): string {
-  const entries = report.results.flatMap((r) => (r.suggestion ? [r.suggestion] : []));
-  const header = `# certificates found by \`certkeeper import --from ${report.tool} ${report.origin}\` that match no configured certificate\n`;
-  if (entries.length === 0) return `${header}# (none: every certificate found matches the config)\n`;
-  const list = YAML.stringify({ certificates: entries.map((e) => ({ ...e })) });
-  if (!opts.wholeFile) {
-    // Entries only, indented to go under the config's own `certificates:`.
-    const items = list.replace(/^certificates:\n/, '');
-    return `${header}# add these under \`certificates:\` in the config, each with its dns (and store) if the defaults do not fit\n${items}`;
-  }
-  const servers = [...new Set(report.results.map((r) => r.metadata?.server).filter((s): s is string => Boolean(s)))];
-  const directory = servers.length === 1 ? directoryName(servers[0] as string) : 'letsencrypt';
-  const top = YAML.stringify({
-    version: 1,
-    acme: { directory },
-    defaults: { dns: { provider: 'route53' }, store: { type: 'file', dir: '.certkeeper' } },
-  });
-  return `${header}# a starting certkeeper.yml: set defaults.dns and defaults.store to yours\n${top}${list}`;
 }

@@ -1,10 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import * as YAML from 'yaml';
 import { consoleLogger } from '../../adapters/console-logger.js';
 import { IMPORT_READERS, importReader } from '../../adapters/import/readers.js';
 import { createAdapters } from '../../adapters/registry.js';
-import type { Config } from '../../core/config.js';
-import { type ImportReport, importCertificates, suggestedConfig } from '../../core/import.js';
+import { ACME_DIRECTORIES, type Config } from '../../core/config.js';
+import { type ImportReport, importCertificates } from '../../core/import.js';
 import { systemClock } from '../../ports/clock.js';
 import { CertkeeperError } from '../../ports/errors.js';
 import { abortOnSignals } from '../shutdown.js';
@@ -196,4 +197,33 @@ export function formatImportTable(report: ImportReport): string {
   );
   if (s.unmatched > 0) out.push('  --print-config prints the config entries for the unmatched ones');
   return out.join('\n');
+}
+
+/** The config's name for an ACME directory URL (`letsencrypt`, …), or the URL itself. */
+function directoryName(url: string): string {
+  return Object.entries(ACME_DIRECTORIES).find(([, u]) => u === url)?.[0] ?? url;
+}
+
+/**
+ * YAML for `--print-config`: the entries to add for certificates that match nothing. Without a
+ * config file, a whole starting config: the directory the tool used, and defaults to edit.
+ */
+export function suggestedConfig(report: ImportReport, opts: { wholeFile: boolean }): string {
+  const entries = report.results.flatMap((r) => (r.suggestion ? [r.suggestion] : []));
+  const header = `# certificates found by \`certkeeper import --from ${report.tool} ${report.origin}\` that match no configured certificate\n`;
+  if (entries.length === 0) return `${header}# (none: every certificate found matches the config)\n`;
+  const list = YAML.stringify({ certificates: entries.map((e) => ({ ...e })) });
+  if (!opts.wholeFile) {
+    // Entries only, indented to go under the config's own `certificates:`.
+    const items = list.replace(/^certificates:\n/, '');
+    return `${header}# add these under \`certificates:\` in the config, each with its dns (and store) if the defaults do not fit\n${items}`;
+  }
+  const servers = [...new Set(report.results.map((r) => r.metadata?.server).filter((s): s is string => Boolean(s)))];
+  const directory = servers.length === 1 ? directoryName(servers[0] as string) : 'letsencrypt';
+  const top = YAML.stringify({
+    version: 1,
+    acme: { directory },
+    defaults: { dns: { provider: 'route53' }, store: { type: 'file', dir: '.certkeeper' } },
+  });
+  return `${header}# a starting certkeeper.yml: set defaults.dns and defaults.store to yours\n${top}${list}`;
 }
