@@ -180,6 +180,27 @@ describe('import --from certbot (certbot 2.x output)', () => {
     expect(await readdir(join(storeDir, '.versions', 'api'))).toEqual(fileVersions);
   });
 
+  it('once due, run renews an imported certificate like any other (one ACME order)', async () => {
+    const dir = await tempDir('ck-import-due-');
+    const storeDir = join(dir, 'store');
+    const due = { ...configFor(storeDir), renewal: { renewBefore: '2000d' } }; // more than Pebble's five years
+    const path = await writeConfig(dir, due);
+    expect((await cli(['import', '--from', 'certbot', certbotDir, '-c', path, '--only', 'api'])).code).toBe(0);
+    const imported = serialOf(await live(`api.${zone}`, 'cert.pem'));
+    const before = acmeCounts(pebble);
+    const r = await cli(['run', '--json', '-c', path, '--only', 'api']);
+    expect(r.code, r.stderr).toBe(0);
+    const [result] = (JSON.parse(r.stdout) as { results: { status: string; reason: string; serialNumber: string }[] })
+      .results;
+    expect(result?.status).toBe('renewed');
+    expect(result?.reason).toMatch(/renew before 2000d/);
+    expect(result?.serialNumber).not.toBe(imported);
+    expect(acmeCounts(pebble).orders).toBe(before.orders + 1);
+    const meta = JSON.parse(await readFile(join(storeDir, 'api', 'meta.json'), 'utf8')) as StoredCertificate;
+    expect(meta).toMatchObject({ serialNumber: result?.serialNumber, keyType: 'rsa-2048', issuedBy: { via: 'cli' } });
+    registerSecret(await readFile(join(storeDir, 'api', 'privkey.pem'), 'utf8'));
+  });
+
   describe('refuses, with a clear message and nothing written', () => {
     /** A copy of certbot's directory with one lineage's live file replaced, imported into fresh stores. */
     async function importBroken(file: 'privkey.pem' | 'chain.pem', content: string) {
