@@ -120,7 +120,7 @@ function encryptedPem(pem: string): boolean {
 }
 
 /** Checks a found certificate on its own (PRODUCT §6): key, chain, names, validity. */
-export function verifyFound(found: FoundCertificate, now: Date, allowExpired = false): Check {
+function verifyFound(found: FoundCertificate, now: Date, allowExpired = false): Check {
   const blocks = splitPemChain(found.certificate);
   const leafPem = blocks[0];
   if (!leafPem) return { ok: false, reason: 'no PEM certificate in the certificate file' };
@@ -227,7 +227,7 @@ function sameSet(a: string[], b: string[]): boolean {
 }
 
 /** `*.example.com` → `example-com`, as a certificate id ([a-z0-9][a-z0-9._-]*). */
-export function suggestId(name: string): string {
+function suggestId(name: string): string {
   const id = name
     .toLowerCase()
     .replace(/^\*\./, '')
