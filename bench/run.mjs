@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // `npm run bench`: certkeeper's benchmarks, each a section; all of them by default.
 //
-//   node bench/run.mjs [single] [entrypoints] [fleet]     (or BENCH_SECTIONS=single,fleet)
+//   node bench/run.mjs [single] [entrypoints] [fleet] [report]   (or BENCH_SECTIONS=single,fleet)
 //
 //   single       certkeeper vs lego, one apex + wildcard certificate per run (bench/single.mjs)
 //   entrypoints  bundle sizes, cold import times, a no-op run over 50 stored certificates as the
 //                CLI, the Action and the Lambda (bench/entrypoints.mjs)
 //   fleet        50 certificates with Route 53's change latency, certkeeper vs lego (bench/fleet.mjs)
+//   report       `certkeeper report` over 500 stored certificates, file store and Secrets Manager
+//                on moto, whole process (bench/report.mjs)
 //
 // Prints each section's table, then a summary of every target; writes every number to
 // bench/out/latest.json. Exit status: 0 done, 1 a section failed (the others still run),
@@ -31,7 +33,7 @@ import {
   tail,
 } from './lib.mjs';
 
-const SECTIONS = ['single', 'entrypoints', 'fleet'];
+const SECTIONS = ['single', 'entrypoints', 'fleet', 'report'];
 const asked = [
   ...process.argv.slice(2),
   ...(process.env.BENCH_SECTIONS ?? '')
@@ -53,7 +55,7 @@ async function main() {
   // Every tool is resolved (and the CLI built) before any server starts: spawnSync would stop
   // this process from reading the servers' output, and Pebble blocks when nobody reads its logs.
   const tools = {
-    lego: selected.some((s) => s !== 'entrypoints') ? ensureLego() : undefined,
+    lego: selected.some((s) => s === 'single' || s === 'fleet') ? ensureLego() : undefined,
     rss: rssMethod(),
     ck: certkeeperCommand(),
     node24: selected.includes('entrypoints') ? node24() : undefined,
@@ -87,7 +89,12 @@ async function main() {
     say(`== section ${name}`);
     try {
       const mod = await import(`./${name}.mjs`);
-      const run = { single: mod.runSingle, entrypoints: mod.runEntrypoints, fleet: mod.runFleet }[name];
+      const run = {
+        single: mod.runSingle,
+        entrypoints: mod.runEntrypoints,
+        fleet: mod.runFleet,
+        report: mod.runReport,
+      }[name];
       const result = await run({ ...tools, tmp });
       done[name] = result;
       targets.push(...result.targets);

@@ -18,6 +18,7 @@ export const issuedBySchema = z.looseObject({
 });
 
 export interface IssuedBy {
+  /** `import`: adopted from another tool (PRODUCT §6); runId is then `<tool>:<path>`. */
   via: 'github-action' | 'lambda' | 'cli' | 'import';
   runId: string;
   repository?: string;

@@ -57,6 +57,7 @@ describe('action.yml', () => {
     const action = await actionYml();
     expect(Object.keys(action.inputs).sort()).toEqual(
       [
+        'command',
         'config',
         'dry-run',
         'force',

@@ -100,6 +100,9 @@ describe('action: inputs', () => {
       failOn: 'error',
     });
     expect(inputs.shortcut.domains).toEqual(['x.example.com', '*.x.example.com']);
+    expect(inputs.command).toBe('run');
+    expect(readInputs(get({ command: 'report' })).command).toBe('report');
+    expect(() => readInputs(get({ command: 'renew' }))).toThrow(/input command: must be run or report/);
   });
 
   it('derives the id from the first domain', () => {
@@ -193,18 +196,26 @@ describe('action: summary', () => {
 
 describe('lambda: event and config source', () => {
   it('reads dryRun, force and only from the top level or from detail, ignoring the envelope', () => {
-    expect(parseEvent(undefined)).toEqual({ dryRun: false, force: false, only: [] });
+    expect(parseEvent(undefined)).toEqual({ command: 'run', dryRun: false, force: false, only: [] });
     expect(parseEvent({ source: 'aws.scheduler', detail: { force: true, only: 'a,b' } })).toEqual({
+      command: 'run',
       dryRun: false,
       force: true,
       only: ['a', 'b'],
     });
     expect(parseEvent({ dryRun: 'true', only: ['x'], detail: { dryRun: false, only: ['y'] } })).toEqual({
+      command: 'run',
       dryRun: true,
       force: false,
       only: ['x'],
     });
     expect(() => parseEvent({ only: [1] })).toThrow(/event.only/);
+  });
+
+  it('reads the command: run by default, report, nothing else', () => {
+    expect(parseEvent({ command: 'report' }).command).toBe('report');
+    expect(parseEvent({ detail: { command: 'report' } }).command).toBe('report');
+    expect(() => parseEvent({ command: 'renew-all' })).toThrow(/event.command: must be "run" or "report"/);
   });
 
   it('takes exactly one config source', async () => {

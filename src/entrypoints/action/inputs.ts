@@ -7,6 +7,8 @@ import { ConfigError, type ConfigIssue } from '../../ports/errors.js';
 export type GetInput = (name: string) => string;
 
 export interface ActionInputs {
+  /** `run` (default) or `report` (PRODUCT §4). */
+  command: 'run' | 'report';
   config: string;
   dryRun: boolean;
   force: boolean;
@@ -61,7 +63,12 @@ export function readInputs(get: GetInput): ActionInputs {
     if (!(error instanceof ConfigError)) throw error;
     issues.push(...error.issues);
   }
+  const command = get('command') || 'run';
+  if (command !== 'run' && command !== 'report') {
+    issues.push({ path: 'input command', message: `must be run or report, not "${command}"` });
+  }
   const inputs: ActionInputs = {
+    command: command === 'report' ? 'report' : 'run',
     config: get('config') || 'certkeeper.yml',
     dryRun: bool('dry-run'),
     force: bool('force'),

@@ -13,6 +13,7 @@ import { loadConfigFile, parseConfig } from '../config.js';
 import { abortOnSignals } from '../shutdown.js';
 import { type ActionInputs, readInputs, SHORTCUT_ONLY_INPUTS, shortcutConfig, shortcutIssues } from './inputs.js';
 import { configSecrets, lineMasker, maskingAdapters } from './masking.js';
+import { fleetPicture, rowsFromRun } from './picture.js';
 import { annotations, failureItems, summaryLine, summaryTable } from './summary.js';
 
 /** Exit status for config and usage errors (PRODUCT §3); setFailed alone would give 1. */
@@ -47,6 +48,11 @@ export async function run(env: Record<string, string | undefined> = process.env)
       createAdapters(loaded, { clock: systemClock, logger, env, entry: 'github-action' }),
       mask,
     );
+    if (inputs.command === 'report') {
+      const { reportAction } = await import('./report.js');
+      await reportAction(config, { only: inputs.only, failOn: inputs.failOn, env }, { adapters, logger });
+      return;
+    }
     const issuedBy: IssuedBy = {
       via: 'github-action',
       runId: env.GITHUB_RUN_ID || 'local',
@@ -125,6 +131,7 @@ async function writeSummary(report: RunReport, env: Record<string, string | unde
   if (!env.GITHUB_STEP_SUMMARY) return;
   const summary = core.summary
     .addHeading(report.dryRun ? 'certkeeper (dry run)' : 'certkeeper', 2)
+    .addRaw(fleetPicture(rowsFromRun(report), new Date(report.finishedAt)), true)
     .addTable(summaryTable(report))
     .addRaw(summaryLine(report), true);
   const failures = failureItems(report);

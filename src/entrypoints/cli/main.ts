@@ -20,6 +20,8 @@ commands:
   check-config   validate the config file; no network call
   schema         print the config's JSON Schema
   demo           issue a real certificate from a local Pebble CA into .certkeeper/
+  import         adopt certificates from certbot, lego, acme.sh or PEM files (import --help)
+  report         every stored certificate's health and renewal times; --html FILE (report --help)
 
 options:
   -c, --config <file>   config file (default: certkeeper.yml)
@@ -48,6 +50,9 @@ const defaultIo: CliIo = {
 };
 
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  // Commands with options of their own parse them themselves.
+  if (argv[0] === 'import') return (await import('./import.js')).importCommand(argv.slice(1), io);
+  if (argv[0] === 'report') return (await import('./report.js')).reportCommand(argv.slice(1), io);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -151,7 +156,7 @@ function parse(argv: string[]) {
   });
 }
 
-async function load(path: string, io: CliIo): Promise<Config | undefined> {
+export async function load(path: string, io: CliIo): Promise<Config | undefined> {
   try {
     return await loadConfigFile(path, { env: io.env, entry: 'cli' });
   } catch (error) {

@@ -1,6 +1,8 @@
 import { ConfigError, type ConfigIssue } from '../../ports/errors.js';
 
 export interface RunRequest {
+  /** `run` (default) or `report` (PRODUCT §4, §7). */
+  command: 'run' | 'report';
   dryRun: boolean;
   force: boolean;
   only: string[];
@@ -45,7 +47,14 @@ export function parseEvent(event: unknown): RunRequest {
     issues.push({ path, message: 'must be a list of certificate ids or a comma-separated string' });
     return [];
   };
-  const request = { dryRun: bool('dryRun'), force: bool('force'), only: only() };
+  const command = (): RunRequest['command'] => {
+    const { value, path } = pick('command');
+    if (value === undefined || value === null || value === 'run') return 'run';
+    if (value === 'report') return 'report';
+    issues.push({ path, message: 'must be "run" or "report"' });
+    return 'run';
+  };
+  const request = { command: command(), dryRun: bool('dryRun'), force: bool('force'), only: only() };
   if (issues.length) throw new ConfigError(issues);
   return request;
 }

@@ -2,13 +2,14 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { powertoolsLogger } from '../../adapters/logging/powertools.js';
 import { createAdapters } from '../../adapters/registry.js';
+import type { FleetReport } from '../../core/report.js';
 import { type RunReport, runFailed } from '../../core/results.js';
 import { run } from '../../core/runner.js';
 import { systemClock } from '../../ports/clock.js';
 import { ConfigError, toErrorInfo } from '../../ports/errors.js';
 import { loadLambdaConfig } from './config.js';
 import { parseEvent } from './event.js';
-import { recordRunMetrics } from './metrics.js';
+import { recordReportMetrics, recordRunMetrics } from './metrics.js';
 
 /** The part of the Lambda context certkeeper uses (the rest is passed on to the logger). */
 export interface LambdaContext {
@@ -56,7 +57,7 @@ export class InvalidConfigError extends Error {
   }
 }
 
-export async function handler(event: unknown, context: LambdaContext): Promise<RunReport> {
+export async function handler(event: unknown, context: LambdaContext): Promise<RunReport | FleetReport> {
   ptLogger.addContext(context as unknown as Parameters<PowertoolsLogger['addContext']>[0]);
   const logger = powertoolsLogger(ptLogger);
   const env = process.env;
@@ -73,6 +74,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<R
         { path: 'event.only', message: `no certificate with id ${unknown.map((u) => `"${u}"`).join(', ')}` },
       ]);
     }
+    if (request.command === 'report') return await lambdaReport(config, request.only, logger, env);
     const remaining = context.getRemainingTimeInMillis();
     const signal = remaining > 2 * ABORT_MARGIN_MS ? AbortSignal.timeout(remaining - ABORT_MARGIN_MS) : undefined;
     report = await run(
@@ -131,5 +133,26 @@ export async function handler(event: unknown, context: LambdaContext): Promise<R
       failed.map((r) => r.id),
     );
   }
+  return report;
+}
+
+/** `{ "command": "report" }`: read every store, log and return the report, emit DaysLeft (PRODUCT §7). */
+async function lambdaReport(
+  config: Awaited<ReturnType<typeof loadLambdaConfig>>,
+  only: string[],
+  logger: ReturnType<typeof powertoolsLogger>,
+  env: NodeJS.ProcessEnv,
+): Promise<FleetReport> {
+  const { buildReport } = await import('../../core/report.js');
+  const adapters = createAdapters(config, { clock: systemClock, logger, env, entry: 'lambda' });
+  const report = await buildReport(config, { only }, { adapters, clock: systemClock, logger });
+  for (const e of report.certificates) {
+    const fields = { certificate: e };
+    if (e.problem) logger.error(`${e.id}: store unreadable`, fields);
+    else if (e.health === 'ok' && !e.failing) logger.info(`${e.id}: ${e.health}`, fields);
+    else logger.warn(`${e.id}: ${e.health}${e.failing ? ', failing' : ''}`, fields);
+  }
+  logger.info('report finished', { summary: report.summary });
+  recordReportMetrics(metrics, report);
   return report;
 }

@@ -1,4 +1,5 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { FleetReport } from '../../core/report.js';
 import type { RunReport } from '../../core/results.js';
 
 /**
@@ -35,4 +36,16 @@ export function recordDaysLeft(metrics: Metrics, results: RunReport['results']):
       .addDimension('certificate', r.id)
       .addMetric('DaysLeft', MetricUnit.NoUnit, Math.round(r.daysLeft * 100) / 100);
   }
+}
+
+/** A `report` invocation: `DaysLeft` per certificate only, so the dashboard keeps its data between runs. */
+export function recordReportMetrics(metrics: Metrics, report: FleetReport): void {
+  for (const e of report.certificates) {
+    if (e.daysLeft === undefined) continue;
+    metrics
+      .singleMetric()
+      .addDimension('certificate', e.id)
+      .addMetric('DaysLeft', MetricUnit.NoUnit, Math.round(e.daysLeft * 100) / 100);
+  }
+  metrics.publishStoredMetrics();
 }

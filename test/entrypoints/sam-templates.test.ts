@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import * as YAML from 'yaml';
+import { ROOT } from './helpers.js';
+
+/**
+ * The SAM templates under workflows-examples/ pass cfn-lint (AWS's own CloudFormation linter, which
+ * knows SAM and every resource's properties), and the CloudWatch dashboard graphs the metrics the
+ * Lambda really emits (src/entrypoints/lambda/metrics.ts), under the dimensions it emits them with.
+ */
+
+const EXAMPLES = join(ROOT, 'workflows-examples');
+
+async function templates(dir = EXAMPLES): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await templates(path)));
+    else if (e.name === 'template.yaml' || e.name === 'template.yml') out.push(path);
+  }
+  return out.sort();
+}
+
+describe('SAM templates', () => {
+  it('pass cfn-lint', async () => {
+    const files = await templates();
+    expect(files.length).toBeGreaterThan(0);
+    const result = await promisify(execFile)('cfn-lint', ['--', ...files], { timeout: 120_000 }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e: { code?: number | string; stdout?: string; stderr?: string }) => {
+        if (e.code === 'ENOENT') throw new Error('cfn-lint is not installed (pip install cfn-lint)');
+        return { code: e.code, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+      },
+    );
+    expect(result, files.map((f) => relative(ROOT, f)).join(', ')).toEqual({ code: 0, out: '' });
+  }, 120_000);
+
+  it('the Lambda template has a dashboard of the metrics the Lambda emits', async () => {
+    const text = await readFile(join(EXAMPLES, 'lambda', 'template.yaml'), 'utf8');
+    const tags: YAML.Tags = ['Sub', 'Ref', 'GetAtt', 'Join', 'Split', 'If', 'Equals', 'Not', 'Select'].map((name) => ({
+      tag: `!${name}`,
+      resolve: (value: unknown) => ({ [`Fn::${name}`]: value }),
+    }));
+    const collections: YAML.Tags = ['Join', 'Split', 'If', 'Equals', 'Not', 'Select'].map((name) => ({
+      tag: `!${name}`,
+      collection: 'seq',
+      resolve: (value: unknown) => ({ [`Fn::${name}`]: value }),
+    }));
+    const template = YAML.parse(text, { customTags: [...tags, ...collections] }) as {
+      Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    };
+    const dashboard = Object.values(template.Resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+    if (!dashboard) throw new Error('no AWS::CloudWatch::Dashboard in the Lambda template');
+    const sub = (dashboard.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+    // What CloudFormation substitutes: every ${…} names a pseudo parameter or a resource attribute.
+    const refs = [...sub.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1] as string);
+    for (const ref of refs) {
+      const [resource] = ref.split('.');
+      expect(ref.startsWith('AWS::') || (resource as string) in template.Resources, ref).toBe(true);
+    }
+    const body = JSON.parse(sub.replace(/\$\{[^}]+\}/g, 'X')) as {
+      widgets: { type: string; properties: { metrics?: unknown[][]; title?: string } }[];
+    };
+    const metricText = JSON.stringify(body.widgets.map((w) => w.properties.metrics ?? []));
+
+    const emitted = await readFile(join(ROOT, 'src', 'entrypoints', 'lambda', 'metrics.ts'), 'utf8');
+    for (const name of ['DaysLeft', 'RenewalSucceeded', 'RenewalFailed']) {
+      expect(emitted).toContain(`'${name}'`);
+      expect(metricText).toContain(name);
+    }
+    expect(metricText).toContain('RenewalDeferred');
+    for (const dim of ['certificate', 'errorClass']) {
+      expect(emitted).toContain(`addDimension('${dim}'`);
+      expect(metricText).toContain(`{certkeeper,${dim},service}`);
+    }
+    expect(body.widgets.map((w) => w.properties.title)).toEqual(
+      expect.arrayContaining(['Days left per certificate', 'Failures by error class', 'Renewals']),
+    );
+  });
+});
