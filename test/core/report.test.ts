@@ -119,7 +119,9 @@ describe('report over the file store (CLI)', () => {
       due: true,
       reason: 'domains changed (+www.grown.example.com)',
     });
-    expect(report.certificates.find((e) => e.id === 'broken')?.problem).toBe('meta.json: unknown format "something-else"');
+    expect(report.certificates.find((e) => e.id === 'broken')?.problem).toBe(
+      'meta.json: unknown format "something-else"',
+    );
     // A store that could not be read makes the report incomplete: exit 1, unless --fail-on never.
     expect(r.code).toBe(1);
     expect((await cli(['report', '-c', config, '--fail-on', 'never'])).code).toBe(0);
