@@ -17,7 +17,8 @@ export interface RunHooksDeps {
 
 /**
  * Runs, in order, the hooks that selected this event's kind (`on:`). One hook failing never stops
- * the next. Only `command` hooks are handed the PEMs; every other hook gets an empty context.
+ * the next. Only hooks that declare `receivesKeyMaterial` are handed the PEMs; every other hook
+ * gets an empty context.
  * Returns one result per hook that ran.
  */
 export async function runHooks(
@@ -44,7 +45,7 @@ export async function runHooks(
   const results: HookResult[] = [];
   for (const hook of selected) {
     try {
-      const outcome = await hook.run(event, hook.type === 'command' ? context : {}, deps.signal);
+      const outcome = await hook.run(event, hook.receivesKeyMaterial ? context : {}, deps.signal);
       results.push({
         type: hook.type,
         status: outcome.status,

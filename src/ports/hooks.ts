@@ -22,6 +22,8 @@ export interface CertificateEvent {
 export interface DeployHook {
   readonly type: string;
   readonly on: readonly ('renewed' | 'failed' | 'warning')[];
+  /** Hands the hook the PEMs, private key included (the `command` hook); every other hook gets none. */
+  readonly receivesKeyMaterial?: boolean;
   run(event: CertificateEvent, context: HookContext, signal?: AbortSignal): Promise<HookOutcome>;
 }
 

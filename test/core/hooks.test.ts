@@ -60,6 +60,8 @@ function probeHook(type: string, on: DeployHook['on'], behaviour: 'ok' | 'warnin
   const hook: DeployHook = {
     type,
     on,
+    // As the command hook declares itself; the routing goes by this flag, never by the type name.
+    ...(type === 'command' ? { receivesKeyMaterial: true } : {}),
     run: async (event, context) => {
       calls.push({ event: event.type, hadPems: context.pems !== undefined });
       if (behaviour === 'throw') throw new Error('boom');

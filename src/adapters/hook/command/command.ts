@@ -39,6 +39,7 @@ export function createCommandHook(config: CommandConfig, deps: CommandDeps): Dep
   return {
     type: 'command',
     on: config.on,
+    receivesKeyMaterial: true,
     async run(event: CertificateEvent, context: HookContext, signal?: AbortSignal): Promise<HookOutcome> {
       const vars: Record<string, string> = {
         CERTKEEPER_ID: event.data.certificate,
