@@ -1,5 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/entrypoints/cli/main.js';
 import { localConfig, tempDir, uniqueZone } from '../support/certkeeper.js';
@@ -165,5 +166,34 @@ describe('--shard i/N', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/--shards?:/);
     }
+  });
+});
+
+describe('certkeeper iam-policy', () => {
+  it('prints the policy of the config as JSON, the non-AWS grants as notes, with no network call', async () => {
+    const example = fileURLToPath(new URL('../../workflows-examples/certkeeper.example.yml', import.meta.url));
+    const r = await cli(['iam-policy', '-c', example]);
+    expect(r.code).toBe(0);
+    const committed = JSON.parse(
+      await readFile(new URL('../../workflows-examples/iam-policy.json', import.meta.url), 'utf8'),
+    );
+    expect(JSON.parse(r.stdout)).toEqual(committed);
+
+    const cf = await writeConfig({
+      version: 1,
+      acme: { directory: 'letsencrypt' },
+      certificates: [{ id: 'cf', domains: ['cf.example.com'], dns: { provider: 'cloudflare' } }],
+    });
+    const notes = await cli(['iam-policy', '-c', cf], { CLOUDFLARE_API_TOKEN: 'token-value-1234' });
+    expect(notes.code).toBe(0);
+    // A file store and Cloudflare need no IAM at all; the token's scope is a note.
+    expect(JSON.parse(notes.stdout).Statement).toEqual([]);
+    expect(notes.stderr).toMatch(/note: certificates\[0\]\.dns \(cloudflare\): an API token with Zone → DNS → Edit/);
+    expect(notes.stderr).not.toContain('token-value-1234');
+  });
+
+  it('is a usage error (exit 2) for a bad config or option', async () => {
+    expect((await cli(['iam-policy', '-c', '/nonexistent.yml'])).code).toBe(2);
+    expect((await cli(['iam-policy', '--bogus'])).code).toBe(2);
   });
 });

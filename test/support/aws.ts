@@ -15,7 +15,9 @@ export interface MotoHandle {
 /**
  * One moto per test file (own state, so zone discovery sees only this file's zones), with the SDK
  * pointed at it the standard way: AWS_ENDPOINT_URL and dummy credentials in the environment.
- * When the file ends, every recorded call must be allowed by workflows-examples/iam-policy.json.
+ * When the file ends, every operation the recorded calls need must be granted by the generated
+ * example policy (workflows-examples/iam-policy.json); that calls are allowed on exactly the
+ * resources of a config is proven with full IAM evaluation in test/adapters/aws/iam-policy.test.ts.
  */
 export function useMoto(options: { checkPolicy?: boolean } = {}): MotoHandle {
   const handle = { calls: [] as AwsCall[] } as MotoHandle;
@@ -34,7 +36,7 @@ export function useMoto(options: { checkPolicy?: boolean } = {}): MotoHandle {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    if (options.checkPolicy !== false) assertAllowedByPolicy(handle.calls);
+    if (options.checkPolicy !== false) assertActionsGranted(handle.calls);
   });
   return handle;
 }
@@ -57,4 +59,24 @@ export function assertAllowedByPolicy(calls: AwsCall[], policy: Policy = loadPol
     );
   }
   return requests;
+}
+
+/**
+ * Throws naming every operation no Allow of the policy grants, whatever the resource: the suite's
+ * calls touch test resources (their own zones, secrets), the example policy names the example's.
+ */
+export function assertActionsGranted(calls: AwsCall[], policy: Policy = loadPolicy()): string[] {
+  const actions = [...new Set(calls.flatMap((c) => requestsFor(c)).map((r) => r.action))].sort();
+  const granted = new Set(
+    policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) =>
+      Array.isArray(s.Action) ? s.Action : [s.Action],
+    ),
+  );
+  const missing = actions.filter((a) => !granted.has(a));
+  if (missing.length > 0) {
+    throw new Error(
+      `the generated IAM policy (workflows-examples/iam-policy.json) grants none of: ${missing.join(', ')}`,
+    );
+  }
+  return actions;
 }

@@ -22,6 +22,7 @@ commands:
   demo           issue a real certificate from a local Pebble CA into .certkeeper/
   import         adopt certificates from certbot, lego, acme.sh or PEM files (import --help)
   report         every stored certificate's health and renewal times; --html FILE (report --help)
+  iam-policy     the least-privilege IAM policy for this config (iam-policy --help)
 
 options:
   -c, --config <file>   config file (default: certkeeper.yml)
@@ -53,6 +54,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   // Commands with options of their own parse them themselves.
   if (argv[0] === 'import') return (await import('./import.js')).importCommand(argv.slice(1), io);
   if (argv[0] === 'report') return (await import('./report.js')).reportCommand(argv.slice(1), io);
+  if (argv[0] === 'iam-policy') return (await import('./iam-policy.js')).iamPolicyCommand(argv.slice(1), io);
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
