@@ -1,5 +1,5 @@
 import { lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { Clock } from '../../../ports/clock.js';
 import { StoreError } from '../../../ports/errors.js';
 import {
@@ -109,7 +109,9 @@ export class FileStore implements CertificateStore {
           fullchain: fullchain!,
           privateKey: privateKey!,
         },
-        version: parsed.serialNumber as string,
+        // The version directory's name, as write() returns it; a plain directory (made by hand or
+        // another tool) has no version name of its own: the serial then.
+        version: dir === this.live ? (parsed.serialNumber as string) : basename(dir),
       };
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return 'gone';
