@@ -97,11 +97,11 @@ describe('faults: Route 53 throttling, PriorRequestNotComplete and slow INSYNC',
     const faults = proxy.log.filter((l) => l.fault).length;
     const routed = proxy.log.filter((l) => l.call.service === 'route53').length;
     expect(faults / routed).toBeGreaterThan(0.15);
-    // Every change was PENDING first. The provider waited for INSYNC after each write that adds
-    // values (two polls each); a cleanup returns once accepted and is only waited for by the
-    // zone's next write. At least half of the changes add values, so at least `changes` polls.
+    // Every change was PENDING first. Each write that adds values waits for its own change's
+    // INSYNC (two polls each), concurrently with the zone's next batches; a cleanup returns once
+    // accepted and nobody waits for it. So there are polls, and fewer polled changes than changes.
     expect(policy.pending.changes).toBeGreaterThan(0);
-    expect(policy.pending.polls).toBeGreaterThanOrEqual(policy.pending.changes);
+    expect(policy.pending.polls).toBeGreaterThanOrEqual(2);
     expect(policy.pending.polls).toBeLessThanOrEqual(policy.pending.changes * 2);
 
     // Nothing left in the zones: every _acme-challenge value was removed despite the faults.

@@ -75,7 +75,7 @@ export function createRoute53Provider(config: Route53Config, deps: Route53Deps):
       externalId: config.externalId,
     });
   const state = {
-    zonesByName: new Map<string, Promise<Zone[]>>(),
+    zones: undefined as Promise<Zone[]> | undefined,
     zoneById: new Map<string, Promise<Zone & { nameServers: string[] }>>(),
     writers: writersOf(client),
   };
@@ -110,43 +110,48 @@ export function createRoute53Provider(config: Route53Config, deps: Route53Deps):
     return p;
   }
 
-  /** Zones named exactly `name`. (AWS lists from `name` on in order; moto lists only exact matches.) */
-  function zonesNamed(name: string): Promise<Zone[]> {
-    let p = state.zonesByName.get(name);
-    if (!p) {
-      p = (async () => {
+  /**
+   * Every hosted zone of the account, listed once per provider (i.e. per run): one page of 100
+   * zones serves every certificate, where a lookup per name label cost several calls per
+   * certificate. (AWS lists from a DNSName onwards, moto only exact matches; both list all zones
+   * in order without one.) Accounts with more zones page on; `hostedZoneId` skips the listing.
+   */
+  function allZones(): Promise<Zone[]> {
+    if (!state.zones) {
+      const p = (async () => {
         const found: Zone[] = [];
-        let dnsName: string | undefined = name;
-        let zoneId: string | undefined;
-        for (;;) {
-          const out = await withRetry(ctx, `ListHostedZonesByName ${name}`, () =>
+        let next: { name: string; id?: string } | undefined = { name: '' };
+        while (next) {
+          const page: { name: string; id?: string } = next;
+          const out = await withRetry(ctx, 'ListHostedZonesByName', () =>
             client.send(
               new ListHostedZonesByNameCommand({
-                DNSName: dnsName,
-                ...(zoneId ? { HostedZoneId: zoneId } : {}),
-                MaxItems: 20,
+                ...(page.name ? { DNSName: page.name } : {}),
+                ...(page.id ? { HostedZoneId: page.id } : {}),
+                MaxItems: 100,
               }),
             ),
           );
-          const zones = out.HostedZones ?? [];
-          let pastName = false;
-          for (const z of zones) {
-            if (normalizeName(z.Name ?? '') !== name) {
-              pastName = true;
-              continue;
-            }
-            found.push({ id: zoneIdOf(z.Id ?? ''), name, private: z.Config?.PrivateZone === true });
+          for (const z of out.HostedZones ?? []) {
+            found.push({
+              id: zoneIdOf(z.Id ?? ''),
+              name: normalizeName(z.Name ?? ''),
+              private: z.Config?.PrivateZone === true,
+            });
           }
-          if (pastName || !out.IsTruncated || !out.NextDNSName || normalizeName(out.NextDNSName) !== name) break;
-          dnsName = out.NextDNSName;
-          zoneId = out.NextHostedZoneId;
+          next =
+            out.IsTruncated && out.NextDNSName
+              ? { name: out.NextDNSName, ...(out.NextHostedZoneId ? { id: out.NextHostedZoneId } : {}) }
+              : undefined;
         }
         return found;
       })();
-      p.catch(() => state.zonesByName.delete(name));
-      state.zonesByName.set(name, p);
+      p.catch(() => {
+        state.zones = undefined;
+      });
+      state.zones = p;
     }
-    return p;
+    return state.zones;
   }
 
   async function zoneFor(recordName: string): Promise<Zone> {
@@ -162,9 +167,10 @@ export function createRoute53Provider(config: Route53Config, deps: Route53Deps):
     const labels = recordName.split('.');
     const privateSeen: string[] = [];
     // Longest suffix first; a single label cannot be a public hosted zone.
+    const listed = await allZones();
     for (let i = 0; i < labels.length - 1; i++) {
       const suffix = labels.slice(i).join('.');
-      const zones = await zonesNamed(suffix);
+      const zones = listed.filter((z) => z.name === suffix);
       const publicZones = zones.filter((z) => !z.private);
       privateSeen.push(...zones.filter((z) => z.private).map((z) => `${z.id} (${z.name})`));
       if (publicZones.length === 1) return publicZones[0] as Zone;

@@ -3,6 +3,7 @@ import {
   ChangeResourceRecordSetsCommand,
   GetChangeCommand,
   ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import type { Clock } from '../../../ports/clock.js';
@@ -95,20 +96,44 @@ export function withRetry<T>(ctx: OpContext, what: string, fn: () => Promise<T>,
   });
 }
 
+/**
+ * Route 53's listing order: names compared with their labels reversed and a trailing dot
+ * (`com.example.www.`; the dot matters for names with characters below it, such as `-`).
+ */
+export function compareReversed(a: string, b: string): number {
+  const ra = `${a.split('.').reverse().join('.')}.`;
+  const rb = `${b.split('.').reverse().join('.')}.`;
+  return ra < rb ? -1 : ra > rb ? 1 : 0;
+}
+
+function isTxtAt(r: ResourceRecordSet, name: string): boolean {
+  return r.Type === 'TXT' && !r.SetIdentifier && r.Name !== undefined && normalizeName(r.Name) === name;
+}
+
+function toRecordSet(set: ResourceRecordSet | undefined): RecordSet | undefined {
+  if (!set) return undefined;
+  return {
+    ttl: set.TTL ?? 300,
+    values: (set.ResourceRecords ?? []).map((r) => ({ raw: r.Value ?? '""', text: parseTxt(r.Value ?? '""') })),
+  };
+}
+
 function sleepJittered(ctx: OpContext): Promise<void> {
   return ctx.clock.sleep(Math.round(BASE_DELAY_MS / 2 + ctx.random() * (BASE_DELAY_MS / 2)));
 }
 
-/** Serializes and coalesces the writes to one zone. */
+/**
+ * Serializes, coalesces and pipelines the writes to one zone. Batches leave one after another
+ * (each a compare-and-swap on what the zone holds), but a batch never waits for an earlier one's
+ * INSYNC: Route 53 applies an accepted change at once to what ListResourceRecordSets returns and
+ * accepts further changes while one is PENDING; only its name servers lag. So each present waits
+ * for its own change's INSYNC, concurrently with the next batches, and a fleet in one zone costs
+ * about one propagation wait per wave of certificates instead of one per batch. Cleanups return
+ * once their change is accepted: nobody waits for a removal to reach every name server.
+ */
 export class ZoneWriter {
   private readonly queue: Op[] = [];
   private running = false;
-  /**
-   * A cleanup change not yet known INSYNC. Nobody needs to wait for a removal to reach every
-   * name server (Route 53 applies an accepted change), so cleanup returns at once; only the next
-   * write to this zone waits for it, as Route 53 wants (else PriorRequestNotComplete).
-   */
-  private unsynced: { id: string; ctx: OpContext } | undefined;
 
   constructor(
     private readonly client: Route53Client,
@@ -155,14 +180,28 @@ export class ZoneWriter {
     try {
       while (this.queue.length > 0) {
         const ops = this.takeBatch();
+        let change: { id: string; ctx: OpContext } | undefined;
         try {
-          // apply() returns once the change is INSYNC: the next batch for this zone waits for it,
-          // which is what Route 53 wants anyway (else PriorRequestNotComplete).
-          await this.apply(ops);
-          for (const op of ops) op.resolve();
+          change = await this.apply(ops);
         } catch (error) {
           for (const op of ops) op.reject(error);
+          continue;
         }
+        const presents = ops.filter((o) => o.kind === 'present');
+        for (const op of ops) if (op.kind === 'cleanup') op.resolve();
+        if (!change || presents.length === 0) {
+          for (const op of presents) op.resolve();
+          continue;
+        }
+        // Not awaited: the next batch goes out while this one propagates.
+        this.waitInsync(change.ctx, change.id).then(
+          () => {
+            for (const op of presents) op.resolve();
+          },
+          (error: unknown) => {
+            for (const op of presents) op.reject(error);
+          },
+        );
       }
     } finally {
       this.running = false;
@@ -194,25 +233,61 @@ export class ZoneWriter {
         }),
       ),
     );
-    const set = out.ResourceRecordSets?.find(
-      (r) => r.Type === 'TXT' && !r.SetIdentifier && r.Name !== undefined && normalizeName(r.Name) === name,
-    );
-    if (!set) return undefined;
-    return {
-      ttl: set.TTL ?? 300,
-      values: (set.ResourceRecords ?? []).map((r) => ({ raw: r.Value ?? '""', text: parseTxt(r.Value ?? '""') })),
-    };
+    return toRecordSet(out.ResourceRecordSets?.find((r) => isTxtAt(r, name)));
   }
 
-  private async apply(ops: Op[]): Promise<void> {
-    const ctx = (ops[0] as Op).ctx;
-    if (this.unsynced) {
-      const { id, ctx: earlier } = this.unsynced;
-      this.unsynced = undefined;
-      await this.waitInsync(earlier, id).catch((error: Error) => {
-        earlier.logger.debug(`route53: earlier cleanup change ${id}: ${error.message}`);
-      });
+  /**
+   * The TXT sets at `names`. Several names are read with one listing of the range they span
+   * (Route 53 lists in the order of reversed labels), page by page, instead of one call per name.
+   */
+  private async readAll(
+    ctx: OpContext,
+    names: string[],
+    perName: boolean,
+  ): Promise<Map<string, RecordSet | undefined>> {
+    const current = new Map<string, RecordSet | undefined>();
+    if (perName || names.length === 1) {
+      for (const name of names) current.set(name, await this.read(ctx, name));
+      return current;
     }
+    const sorted = [...names].sort((a, b) => compareReversed(a, b));
+    const last = sorted[sorted.length - 1] as string;
+    const wanted = new Set(names);
+    let start: { name: string; type?: string; identifier?: string } | undefined = { name: sorted[0] as string };
+    while (start) {
+      const from: { name: string; type?: string; identifier?: string } = start;
+      const out = await withRetry(ctx, `ListResourceRecordSets ${from.name}…${last}`, () =>
+        this.client.send(
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: this.zone.id,
+            StartRecordName: from.name,
+            ...(from.type ? { StartRecordType: from.type as never } : {}),
+            ...(from.identifier ? { StartRecordIdentifier: from.identifier } : {}),
+            MaxItems: 300,
+          }),
+        ),
+      );
+      for (const r of out.ResourceRecordSets ?? []) {
+        const name = normalizeName(r.Name ?? '');
+        if (wanted.has(name) && isTxtAt(r, name)) current.set(name, toRecordSet(r));
+      }
+      const next = out.NextRecordName ? normalizeName(out.NextRecordName) : undefined;
+      start =
+        out.IsTruncated && next !== undefined && compareReversed(next, last) <= 0
+          ? {
+              name: out.NextRecordName as string,
+              ...(out.NextRecordType ? { type: out.NextRecordType } : {}),
+              ...(out.NextRecordIdentifier ? { identifier: out.NextRecordIdentifier } : {}),
+            }
+          : undefined;
+    }
+    for (const name of names) if (!current.has(name)) current.set(name, undefined);
+    return current;
+  }
+
+  /** Writes one batch (compare-and-swap, re-read on conflict); returns its change when it is not INSYNC yet. */
+  private async apply(ops: Op[]): Promise<{ id: string; ctx: OpContext } | undefined> {
+    const ctx = (ops[0] as Op).ctx;
     const names = [...new Set(ops.flatMap((o) => o.records.map((r) => r.name)))];
     const ttlFor = new Map<string, number>();
     for (const op of ops) {
@@ -224,8 +299,8 @@ export class ZoneWriter {
     let previous: string | undefined;
     let upsert = false;
     for (let round = 1; ; round++) {
-      const current = new Map<string, RecordSet | undefined>();
-      for (const name of names) current.set(name, await this.read(ctx, name));
+      // After a refused batch, read name by name: it does not rely on the listing order.
+      const current = await this.readAll(ctx, names, round > 1);
       const snapshot = JSON.stringify([...current]);
       if (snapshot === previous && !upsert) {
         // The batch was refused although nobody changed these names: the API does not apply
@@ -282,7 +357,7 @@ export class ZoneWriter {
       }
       if (changes.length === 0) {
         ctx.logger.debug(`route53: nothing to change in zone ${this.zone.name}`, { names });
-        return;
+        return undefined;
       }
       try {
         const out = await withRetry(ctx, `ChangeResourceRecordSets in zone ${this.zone.name} (${this.zone.id})`, () =>
@@ -310,10 +385,7 @@ export class ZoneWriter {
         await sleepJittered(ctx);
       }
     }
-    if (changeId && status !== 'INSYNC') {
-      if (ops.every((o) => o.kind === 'cleanup')) this.unsynced = { id: changeId, ctx };
-      else await this.waitInsync(ctx, changeId);
-    }
+    return changeId && status !== 'INSYNC' ? { id: changeId, ctx } : undefined;
   }
 
   /** Polls GetChange until INSYNC: Route 53 then serves the change from all its name servers. */
