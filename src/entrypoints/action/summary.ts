@@ -47,7 +47,7 @@ function link(url: string | undefined, text: string): string {
 function nextRenewal(r: CertificateResult): string {
   const w = r.renewalWindow;
   if (w && r.status !== 'renewed') {
-    const explanation = link(w.explanationURL, "the CA's explanation");
+    const explanation = link(w.explanationURL, 'explanation');
     return `${w.selected.slice(0, 16).replace('T', ' ')}<br>CA window ${w.start.slice(0, 10)} – ${w.end.slice(0, 10)}${explanation ? `<br>${explanation}` : ''}`;
   }
   return r.renewAt ? r.renewAt.slice(0, 16).replace('T', ' ') : '–';
