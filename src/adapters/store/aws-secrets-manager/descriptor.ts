@@ -64,7 +64,8 @@ export const awsSecretsManager: StoreDescriptor<typeof options> = {
         {
           Sid: 'SecretsManagerCertificateSecrets',
           Effect: 'Allow',
-          Action: SECRET_ACTIONS,
+          // DescribeSecret: the renewal state (failure backoff, the ARI window) is kept in its tags.
+          Action: [...SECRET_ACTIONS, 'secretsmanager:DescribeSecret'],
           Resource: [secretArn(config, secretId)],
         },
         {
@@ -84,7 +85,11 @@ export const awsSecretsManager: StoreDescriptor<typeof options> = {
           Sid: 'SecretsManagerAcmeAccount',
           Effect: 'Allow',
           Action: SECRET_ACTIONS,
-          Resource: [secretArn(config, `certkeeper/account/${accountName(ctx.directoryUrl)}`)],
+          // The account, and the order budget's ledger beside it (acme.orderBudget).
+          Resource: [
+            secretArn(config, `certkeeper/account/${accountName(ctx.directoryUrl)}`),
+            secretArn(config, `certkeeper/account/${accountName(ctx.directoryUrl)}.orders`),
+          ],
         },
       ],
     };
