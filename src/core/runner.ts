@@ -35,6 +35,10 @@ import {
 } from './results.js';
 
 export interface RunOptions {
+  /**
+   * Decide and report; order nothing, and write nothing but the CA's renewal windows it had to ask
+   * for (with the time drawn in them), so that the run after a plan agrees with it.
+   */
   dryRun?: boolean;
   force?: boolean;
   only?: string[];
