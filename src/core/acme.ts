@@ -1,6 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import acmeAxios from 'acme-client/src/axios.js';
 // acme-client's modules are imported one by one: its index also loads node-forge (~300 KB), which
 // certkeeper never uses, and every run pays for what it loads.
@@ -8,11 +5,17 @@ import Client from 'acme-client/src/client.js';
 import { createCsr as acmeCreateCsr } from 'acme-client/src/crypto/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { Config } from '../ports/config.js';
-import { AcmeError, ConfigError, isTransientNetworkError } from '../ports/errors.js';
+import { AcmeError, isTransientNetworkError } from '../ports/errors.js';
 import type { Logger } from '../ports/logger.js';
 import { poll, retry } from '../ports/retry.js';
 import type { AccountStore, AcmeAccount } from '../ports/store.js';
-import { ariNextFetch, parseRenewalInfo, type RenewalWindow } from './ari.js';
+import {
+  type AcmeDirectory,
+  AcmeDirectoryClient,
+  httpsAgent,
+  type RenewalInfoResult,
+  unknownProfile,
+} from './acme-directory.js';
 import { generatePrivateKey } from './certinfo.js';
 
 /**
@@ -58,30 +61,7 @@ export interface AcmeDeps {
   logger: Logger;
 }
 
-/** What certkeeper reads from the CA's directory (RFC 8555 §7.1.1, RFC 9773 §3, profiles draft §3). */
-export interface AcmeDirectory {
-  newOrder: string;
-  /** Present when the CA offers ARI. */
-  renewalInfo?: string;
-  /** `meta.profiles`: name → description; absent when the CA lists none. */
-  profiles?: Record<string, string>;
-  caaIdentities?: string[];
-  externalAccountRequired: boolean;
-}
-
-/** Why a renewalInfo request gave nothing to go by; never thrown, the threshold decides instead. */
-export type RenewalInfoFailure = 'unsupported' | 'timeout' | 'network' | 'http' | 'malformed' | 'invalid-window';
-
-export type RenewalInfoResult =
-  | { ok: true; window: RenewalWindow; nextFetch: Date }
-  | {
-      ok: false;
-      failure: RenewalInfoFailure;
-      message: string;
-      status?: number;
-      /** When the CA said to come back (its Retry-After, clamped), if it said. */
-      nextFetch?: Date;
-    };
+export type { AcmeDirectory, RenewalInfoFailure, RenewalInfoResult } from './acme-directory.js';
 
 export interface NewOrderOptions {
   /** RFC 9773 §5: the id of the certificate this order replaces. */
@@ -94,32 +74,6 @@ export interface PlacedOrder {
   order: AcmeOrder;
   /** What became of `replaces` when one was given: accepted, or refused (the order went without it). */
   replaces?: { certId: string; accepted: true } | { certId: string; accepted: false; refusal: string };
-}
-
-/** A renewalInfo answer is small; anything longer is not one. */
-const MAX_RENEWAL_INFO_BYTES = 64 * 1024;
-const RENEWAL_INFO_TIMEOUT_MS = 10_000;
-
-function stringRecord(value: unknown): Record<string, string> | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const entries = Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string');
-  return entries.length ? Object.fromEntries(entries) : undefined;
-}
-
-/** The directory as the CA sent it → the fields certkeeper uses; anything malformed is left out. */
-export function readDirectory(raw: unknown): AcmeDirectory {
-  const dir = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const meta = (typeof dir.meta === 'object' && dir.meta !== null ? dir.meta : {}) as Record<string, unknown>;
-  if (typeof dir.newOrder !== 'string') throw new Error('the directory has no newOrder URL');
-  const profiles = stringRecord(meta.profiles);
-  const caa = Array.isArray(meta.caaIdentities) ? meta.caaIdentities.filter((c) => typeof c === 'string') : [];
-  return {
-    newOrder: dir.newOrder,
-    ...(typeof dir.renewalInfo === 'string' && dir.renewalInfo ? { renewalInfo: dir.renewalInfo } : {}),
-    ...(profiles ? { profiles } : {}),
-    ...(caa.length ? { caaIdentities: caa } : {}),
-    externalAccountRequired: meta.externalAccountRequired === true,
-  };
 }
 
 /**
@@ -140,49 +94,6 @@ function refusesReplaces(error: unknown): error is AcmeError {
     error.errorClass !== 'acme-account' &&
     error.errorClass !== 'config'
   );
-}
-
-/** One GET with a deadline, for renewalInfo: unauthenticated (RFC 9773 §4.1), on the session's agent. */
-function getText(
-  url: URL,
-  agent: unknown,
-  timeoutMs: number,
-): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    const req = send(
-      url,
-      {
-        method: 'GET',
-        headers: { accept: 'application/json' },
-        ...(url.protocol === 'https:' && agent ? { agent: agent as HttpsAgent } : {}),
-        signal: AbortSignal.timeout(timeoutMs),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_RENEWAL_INFO_BYTES) {
-            res.destroy(new Error(`answer longer than ${MAX_RENEWAL_INFO_BYTES} bytes`));
-            return;
-          }
-          chunks.push(c);
-        });
-        res.on('end', () => {
-          const retryAfter = res.headers['retry-after'];
-          resolve({
-            status: res.statusCode ?? 0,
-            retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-            body: Buffer.concat(chunks).toString('utf8'),
-          });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** Retry-After (seconds or HTTP date) → Date, relative to `now`. */
@@ -269,7 +180,24 @@ export function problemToError(
   }
 }
 
-let configuredCaBundle: string | undefined;
+/**
+ * A new-order rate limit that names the account (Let's Encrypt: "too many new orders (300) from
+ * this account in the last 3h0m0s") rather than one of the order's names ("too many certificates
+ * (50) already issued for "example.com"") stops every further order of the run, not just this one.
+ */
+function accountWide(error: unknown, domains: string[]): unknown {
+  if (!(error instanceof AcmeError) || error.errorClass !== 'acme-rate-limited') return error;
+  const text = error.message.toLowerCase();
+  if (!/\baccount\b/.test(text) || domains.some((d) => text.includes(d.replace(/^\*\./, '')))) return error;
+  return new AcmeError(error.errorClass, error.message, {
+    cause: error.cause,
+    ...(error.hint ? { hint: error.hint } : {}),
+    ...(error.problemType ? { problemType: error.problemType } : {}),
+    ...(error.retryAfter ? { retryAfter: error.retryAfter } : {}),
+    ...(error.status !== undefined ? { status: error.status } : {}),
+    limitScope: 'account',
+  });
+}
 
 /**
  * acme-client keeps one axios instance per process. We take over its retry policy: ours keeps
@@ -282,23 +210,9 @@ let configuredCaBundle: string | undefined;
 async function configureHttp(caBundle: string | undefined): Promise<void> {
   acmeAxios.interceptors.request.clear();
   acmeAxios.interceptors.response.clear();
-  if (caBundle === configuredCaBundle) return;
-  let ca: string | undefined;
-  if (caBundle) {
-    try {
-      ca = await readFile(caBundle, 'utf8');
-    } catch (error) {
-      throw new ConfigError(
-        [{ path: 'acme.caBundle', message: `cannot read ${caBundle}: ${(error as NodeJS.ErrnoException).code}` }],
-        { cause: error },
-      );
-    }
-  }
-  // keepAlive: one TLS handshake for the whole run instead of one per request.
-  acmeAxios.defaults.httpsAgent = new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) });
+  acmeAxios.defaults.httpsAgent = await httpsAgent(caBundle);
   // A CA that accepts the connection and never answers must not hang the run.
   acmeAxios.defaults.timeout = 30_000;
-  configuredCaBundle = caBundle;
 }
 
 interface DirectoryCache {
@@ -324,19 +238,31 @@ interface InnerClient {
 export class AcmeSession {
   private client!: Client;
   private reRegistering: Promise<void> | undefined;
-  private directoryInfo: Promise<AcmeDirectory> | undefined;
   private warnedNoProfiles = false;
+  /** New orders the CA created in this session (what the order budget counts). */
+  ordersCreated = 0;
 
   private constructor(
     private readonly config: Config['acme'],
     private readonly accounts: AccountStore,
     private readonly deps: AcmeDeps,
+    private readonly ca: AcmeDirectoryClient,
+    private readonly rawDirectory: unknown,
   ) {}
 
-  /** Loads the stored account or registers one (and stores it). Never registers when one is stored. */
-  static async open(config: Config['acme'], accounts: AccountStore, deps: AcmeDeps): Promise<AcmeSession> {
+  /**
+   * Loads the stored account or registers one (and stores it). Never registers when one is stored.
+   * `ca`: the run's directory client, whose directory the session reuses (one fetch per run).
+   */
+  static async open(
+    config: Config['acme'],
+    accounts: AccountStore,
+    deps: AcmeDeps,
+    ca: AcmeDirectoryClient = new AcmeDirectoryClient(config, deps),
+  ): Promise<AcmeSession> {
     await configureHttp(config.caBundle);
-    const session = new AcmeSession(config, accounts, deps);
+    const { raw } = await ca.fetch();
+    const session = new AcmeSession(config, accounts, deps, ca, raw);
     const stored = await accounts.load(config.directoryUrl);
     if (stored) {
       deps.logger.debug('acme: using stored account', { account: stored.accountUrl });
@@ -348,7 +274,6 @@ export class AcmeSession {
   }
 
   private useAccount(accountKey: string, accountUrl: string | undefined): void {
-    const previous = this.client as unknown as { http: DirectoryCache } | undefined;
     this.client = new Client({
       directoryUrl: this.config.directoryUrl,
       accountKey,
@@ -357,12 +282,11 @@ export class AcmeSession {
     });
     // Under heavy nonce rejection (PEBBLE_WFE_NONCEREJECT=50) five retries fail ~3 % of requests.
     this.inner.http.maxBadNonceRetries = 20;
-    // A new account mid-session (the CA forgot ours) keeps the directory already fetched.
-    if (previous?.http.directoryCache) {
-      const http = (this.client as unknown as { http: DirectoryCache }).http;
-      http.directoryCache = previous.http.directoryCache;
-      http.directoryTimestamp = previous.http.directoryTimestamp;
-    }
+    // acme-client would fetch the directory again; it gets the one this run already has (its
+    // cache ages on the wall clock, hence Date.now).
+    const http = (this.client as unknown as { http: DirectoryCache }).http;
+    http.directoryCache = this.rawDirectory;
+    http.directoryTimestamp = Math.floor(Date.now() / 1000);
   }
 
   private get inner(): InnerClient {
@@ -476,13 +400,19 @@ export class AcmeSession {
       ...(options.profile ? { profile: options.profile } : {}),
       ...(options.replaces ? { replaces: options.replaces } : {}),
     };
-    // With `replaces`, a 5xx is not retried as such: placeOrder retries it without `replaces`
-    // (newer Pebble answers 500 for a certificate it does not know).
-    const resp = await this.request<Omit<AcmeOrder, 'url'>>(newOrder, payload, 'new order', {
-      retryServerErrors: !options.replaces,
-    });
+    let resp: AcmeResponse<Omit<AcmeOrder, 'url'>>;
+    try {
+      // With `replaces`, a 5xx is not retried as such: placeOrder retries it without `replaces`
+      // (newer Pebble answers 500 for a certificate it does not know).
+      resp = await this.request<Omit<AcmeOrder, 'url'>>(newOrder, payload, 'new order', {
+        retryServerErrors: !options.replaces,
+      });
+    } catch (error) {
+      throw accountWide(error, domains);
+    }
     const url = resp.headers.location;
     if (!url) throw new AcmeError('acme-rejected', 'acme: the CA returned no order URL');
+    this.ordersCreated++;
     return { ...resp.data, url };
   }
 
@@ -511,106 +441,26 @@ export class AcmeSession {
 
   /** Throws class `config` when the directory lists profiles and `profile` is not among them. */
   async checkProfile(profile: string): Promise<void> {
-    const { profiles } = await this.directory();
-    if (!profiles) {
+    const directory = await this.directory();
+    if (!directory.profiles) {
       // A CA without profiles ignores the field (Pebble 2.4, CAs before the draft): say so once.
       if (!this.warnedNoProfiles)
         this.deps.logger.warn(`acme: the CA lists no profiles; it may ignore profile "${profile}"`);
       this.warnedNoProfiles = true;
       return;
     }
-    if (Object.hasOwn(profiles, profile)) return;
-    const offered = Object.keys(profiles);
-    throw new AcmeError(
-      'config',
-      `acme: the CA offers no profile "${profile}"; it offers ${offered.length ? offered.join(', ') : 'none'}`,
-      { hint: `set acme.profile (or the certificate's profile) to one of: ${offered.join(', ')}` },
-    );
+    const unknown = unknownProfile(directory, profile);
+    if (unknown) throw unknown;
   }
 
-  /** The CA's directory, fetched once per session (acme-client fetches it anyway for every request). */
+  /** The CA's directory, fetched once per run. */
   directory(): Promise<AcmeDirectory> {
-    this.directoryInfo ??= (async () => {
-      const http = (this.client as unknown as { http: { getDirectory(): Promise<unknown> } }).http;
-      try {
-        return readDirectory(await http.getDirectory());
-      } catch (error) {
-        throw new AcmeError(
-          'network',
-          `acme: cannot read the directory ${this.config.directoryUrl}: ${(error as Error).message}`,
-          { cause: error, hint: `check acme.directory (${this.config.directoryUrl}) and connectivity to it` },
-        );
-      }
-    })();
-    // A failed read is not kept: the next certificate of the run asks again.
-    this.directoryInfo.catch(() => {
-      this.directoryInfo = undefined;
-    });
-    return this.directoryInfo;
+    return this.ca.directory();
   }
 
-  /**
-   * The CA's renewal window for one certificate (RFC 9773 §4.1): an unauthenticated GET of
-   * `<renewalInfo>/<certId>` with a short deadline. Never throws: every failure comes back as a
-   * result to log and fall back from, because ARI must never block or delay a renewal.
-   */
-  async renewalInfo(certId: string, options: { timeoutMs?: number } = {}): Promise<RenewalInfoResult> {
-    const timeoutMs = options.timeoutMs ?? RENEWAL_INFO_TIMEOUT_MS;
-    const what = `acme: renewalInfo for ${certId}`;
-    let base: string | undefined;
-    try {
-      base = (await this.directory()).renewalInfo;
-    } catch (error) {
-      return { ok: false, failure: 'network', message: (error as Error).message };
-    }
-    if (!base) return { ok: false, failure: 'unsupported', message: 'acme: the CA offers no renewalInfo' };
-    let answer: Awaited<ReturnType<typeof getText>>;
-    try {
-      answer = await getText(
-        new URL(`${base.replace(/\/+$/, '')}/${certId}`),
-        acmeAxios.defaults.httpsAgent,
-        timeoutMs,
-      );
-    } catch (error) {
-      const name = (error as Error).name;
-      if (name === 'TimeoutError' || name === 'AbortError') {
-        return { ok: false, failure: 'timeout', message: `${what}: no answer within ${timeoutMs / 1000} s` };
-      }
-      const code = (error as NodeJS.ErrnoException).code;
-      return {
-        ok: false,
-        failure: 'network',
-        message: `${what}: ${code ? `${code} ` : ''}${(error as Error).message}`,
-      };
-    }
-    const now = this.deps.clock.now();
-    if (answer.status !== 200) {
-      let detail = '';
-      try {
-        detail = (JSON.parse(answer.body) as Problem).detail ?? '';
-      } catch {
-        // no problem document
-      }
-      return {
-        ok: false,
-        failure: 'http',
-        status: answer.status,
-        message: `${what}: HTTP ${answer.status}${detail ? `: ${detail}` : ''}`,
-        ...(answer.retryAfter ? { nextFetch: ariNextFetch(answer.retryAfter, now) } : {}),
-      };
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(answer.body);
-    } catch {
-      return { ok: false, failure: 'malformed', message: `${what}: the answer is not JSON` };
-    }
-    const parsed = parseRenewalInfo(body);
-    if (!parsed.ok) {
-      const invalid = /ends .* before it starts/.test(parsed.problem);
-      return { ok: false, failure: invalid ? 'invalid-window' : 'malformed', message: `${what}: ${parsed.problem}` };
-    }
-    return { ok: true, window: parsed.window, nextFetch: ariNextFetch(answer.retryAfter, now) };
+  /** See AcmeDirectoryClient.renewalInfo: never throws. */
+  renewalInfo(certId: string, options: { timeoutMs?: number } = {}): Promise<RenewalInfoResult> {
+    return this.ca.renewalInfo(certId, options);
   }
 
   async getAuthorization(url: string): Promise<AcmeAuthorization & { retryAfter?: Date }> {

@@ -61,17 +61,6 @@ function resultBytes(cert: Pick<CertificateConfig, 'domains'> | undefined): numb
   return RESULT_BASE_BYTES + JSON.stringify(cert?.domains ?? []).length;
 }
 
-/**
- * What is left of the order budget (`acme.orderBudget`, PRODUCT §3) in the current window, read
- * from the account store so that every run and fleet worker draws on one budget. The order budget
- * is built elsewhere (issue 11); until it supplies this, `planFleet` applies no budget.
- */
-export interface OrderBudgetWindow {
-  remaining: number;
-  /** When the window frees orders again (ISO). */
-  resetsAt: string;
-}
-
 export interface FleetPlan {
   batches: { ids: string[] }[];
   /** Due, but not in a batch this time (order budget, failure backoff, one execution's capacity). */
@@ -98,27 +87,19 @@ function defer(result: CertificateResult, reason: string): CertificateResult {
 }
 
 /**
- * Plans a fan-out from a dry run (which read every store and contacted neither CA nor DNS).
- * Batches hold the due certificates, most urgent first; a certificate whose store could not be
- * read is planned too (its renew reports the real error). The order budget and the payload
- * capacity defer the least urgent.
+ * Plans a fan-out from a dry run (which read every store, asked the CA for renewal windows where
+ * they were not kept, and ordered nothing). Batches hold the due certificates, most urgent first;
+ * a certificate whose store could not be read is planned too (its renew reports the real error).
+ * The dry run has already deferred what the order budget and failure backoff hold back (it read
+ * the budget's window in the account store, so a second plan in the same window sees the orders
+ * the first one's batches placed); the payload capacity defers the least urgent of the rest.
  */
-export function planFleet(
-  config: Config,
-  dryRun: RunReport,
-  opts: { budget?: OrderBudgetWindow; payloadBudgetBytes?: number } = {},
-): FleetPlan {
+export function planFleet(config: Config, dryRun: RunReport, opts: { payloadBudgetBytes?: number } = {}): FleetPlan {
   const byId = new Map(config.certificates.map((c) => [c.id, c]));
   const due = dryRun.results.filter((r) => r.status === 'would-renew' || r.status === 'failed').sort(byUrgency);
   const deferred = dryRun.results.filter((r) => r.status === 'deferred').sort(byUrgency);
 
   let planned = due;
-  if (opts.budget && due.length > opts.budget.remaining) {
-    const { remaining, resetsAt } = opts.budget;
-    planned = due.slice(0, Math.max(0, remaining));
-    const over = due.slice(planned.length).map((r) => defer(r, `order budget used up until ${resetsAt}`));
-    deferred.push(...over);
-  }
 
   let budget = opts.payloadBudgetBytes ?? PAYLOAD_BUDGET_BYTES;
   let fits = 0;

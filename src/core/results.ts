@@ -1,5 +1,5 @@
 import type { ErrorInfo } from '../ports/errors.js';
-import type { Health } from './plan.js';
+import type { Health, RenewalWindowView } from './plan.js';
 
 /** `deferred`: due, but deliberately not attempted in this run; its reason says why and until when (PRODUCT §3). */
 export type ResultStatus = 'renewed' | 'skipped' | 'would-renew' | 'deferred' | 'failed' | 'locked';
@@ -23,8 +23,12 @@ export interface CertificateResult {
   daysLeft?: number;
   serialNumber?: string;
   durationMs: number;
-  /** When this certificate next becomes due, if known. */
+  /** When this certificate next becomes due (or, deferred, may be tried again), if known. */
   renewAt?: string;
+  /** The CA's renewal window (ARI) for the stored certificate, and the time drawn in it. */
+  renewalWindow?: RenewalWindowView;
+  /** The ACME profile configured for it (ordered with it, when renewed). */
+  profile?: string;
   store?: { type: string; ref: string; version?: string };
   hooks?: HookResult[];
   error?: ErrorInfo;
@@ -38,7 +42,22 @@ export interface RunReport {
   dryRun: boolean;
   /** Earliest time any certificate becomes due (ISO). */
   nextCheck?: string;
+  /** The order budget (`acme.orderBudget`) as this run found it, when one applies and something was due. */
+  orderBudget?: OrderBudgetReport;
   summary: Record<ResultStatus, number>;
+}
+
+export interface OrderBudgetReport {
+  orders: number;
+  perMs: number;
+  /** Orders counted in the window before this run. */
+  usedBefore: number;
+  /** Orders this run was granted (a dry run: would be). */
+  granted: number;
+  /** Due certificates deferred for the budget. */
+  deferred: number;
+  /** When the window frees orders again (ISO), when some were deferred. */
+  freesAt?: string;
 }
 
 export type FailOn = 'error' | 'warning' | 'never';

@@ -2,21 +2,43 @@ import { randomUUID } from 'node:crypto';
 import type { AdapterFactory } from '../ports/adapter.js';
 import type { Clock } from '../ports/clock.js';
 import type { CertificateConfig, Config } from '../ports/config.js';
-import type { TxtRecord } from '../ports/dns.js';
-import { CertkeeperError, StoreError, toErrorInfo } from '../ports/errors.js';
+import type { DnsProvider, TxtRecord } from '../ports/dns.js';
+import { formatDuration } from '../ports/duration.js';
+import { AcmeError, CertkeeperError, StoreError, toErrorInfo } from '../ports/errors.js';
 import type { EventType } from '../ports/hooks.js';
 import type { Logger } from '../ports/logger.js';
 import { retry } from '../ports/retry.js';
-import type { CertificateStore, IssuedBy, Lease, StoredCertificate } from '../ports/store.js';
+import type {
+  AriState,
+  CertificateStore,
+  FailureState,
+  IssuedBy,
+  Lease,
+  RenewalState,
+  StoredCertificate,
+} from '../ports/store.js';
 import type { AcmeSession } from './acme.js';
+import { AcmeDirectoryClient, unknownProfile } from './acme-directory.js';
+import { ariCertId, ariFetchDue, nextAriState } from './ari.js';
+import { backoffDeferral, countsAsFailure, nextFailureState } from './backoff.js';
 import { parseCertificate } from './certinfo.js';
 import { buildEvent } from './events.js';
 import { runHooks } from './hooks.js';
 import type { issueCertificate } from './issue.js';
 import { type CurrentState, type Decision, daysLeft, decide, renewalTime } from './plan.js';
-import { type CertificateResult, type HookResult, type RunReport, summarize } from './results.js';
+import {
+  type CertificateResult,
+  type HookResult,
+  type OrderBudgetReport,
+  type RunReport,
+  summarize,
+} from './results.js';
 
 export interface RunOptions {
+  /**
+   * Decide and report; order nothing, and write nothing but the CA's renewal windows it had to ask
+   * for (with the time drawn in them), so that the run after a plan agrees with it.
+   */
   dryRun?: boolean;
   force?: boolean;
   only?: string[];
@@ -33,6 +55,10 @@ export interface RunDeps {
   logger: Logger;
   /** For tests: override the ACME waits. */
   acmeTimeoutMs?: number;
+  /** For tests: the renewalInfo deadline (default 10 s). */
+  ariTimeoutMs?: number;
+  /** Draws the renewal time in the CA's window (default Math.random). */
+  random?: () => number;
 }
 
 /** Runs `fn` over `items` with at most `limit` at once, keeping order of results. */
@@ -62,7 +88,13 @@ function currentState(read: Awaited<ReturnType<CertificateStore['read']>>): {
   try {
     const info = parseCertificate(read.certificate.certificate);
     return {
-      state: { kind: 'found', info, domains: read.certificate.domains, keyType: info.keyType },
+      state: {
+        kind: 'found',
+        info,
+        domains: read.certificate.domains,
+        keyType: info.keyType,
+        ...(read.certificate.profile ? { profile: read.certificate.profile } : {}),
+      },
       stored: read.certificate,
     };
   } catch (error) {
@@ -72,28 +104,54 @@ function currentState(read: Awaited<ReturnType<CertificateStore['read']>>): {
 
 const STORE_RETRY_DELAYS = [500, 2000, 5000] as const;
 const STORE_WRITE_TRIES = STORE_RETRY_DELAYS.length + 1;
+/** renewalInfo failures in a row (timeouts, unreachable) after which a run stops asking. */
+const ARI_UNREACHABLE_LIMIT = 2;
 
-/** One run over the configured certificates (PRODUCT §1). One certificate's failure never stops the others. */
+/**
+ * One run over the configured certificates (PRODUCT §1). One certificate's failure never stops the
+ * others. Two passes: every certificate is read and decided first (threshold, ARI, backoff), so
+ * the order budget is reserved once for all that would order and goes to the most urgent; then
+ * the due ones are worked on, most urgent first.
+ */
 export async function run(config: Config, options: RunOptions, deps: RunDeps): Promise<RunReport> {
   const { clock, logger } = deps;
   const started = clock.now();
   const only = options.only?.length ? new Set(options.only) : undefined;
   const certs = config.certificates.filter((c) => !only || only.has(c.id));
 
-  // One ACME session for the whole run, opened only when a certificate is actually due.
+  // The directory and renewalInfo need no account and no acme-client: a run that only asks the CA
+  // when to renew never loads either.
+  const ca = new AcmeDirectoryClient(config.acme, { clock, logger });
+  // One ACME session for the whole run, opened only when a certificate is actually ordered.
   let session: Promise<AcmeSession> | undefined;
   const acmeSession = () => {
     // Imported here, not at the top: a run where nothing is due never loads the ACME client.
     session ??= Promise.all([deps.adapters.accountStore(), import('./acme.js')]).then(([accounts, { AcmeSession }]) =>
-      AcmeSession.open(config.acme, accounts, { clock, logger }),
+      AcmeSession.open(config.acme, accounts, { clock, logger }, ca),
     );
     return session;
   };
   const owner = `${options.issuedBy.via}:${options.issuedBy.runId}:${randomUUID().slice(0, 8)}`;
+  const ctx: RunContext = { config, options, deps, ca, acmeSession, owner, ari: { unreachable: 0, off: false } };
 
-  const results = await mapLimit(certs, config.concurrency, (cert) =>
-    processCertificate(cert, { config, options, deps, acmeSession, owner }),
-  );
+  const assessed = await mapLimit(certs, config.concurrency, (cert) => assess(cert, ctx));
+  const ordering = assessed.filter((a): a is Assessed => a.kind === 'assessed' && a.decision.due && !a.deferral);
+  ordering.sort(byUrgency);
+  const budget = await reserveBudget(ordering, ctx);
+
+  let results: CertificateResult[];
+  try {
+    // The most urgent start first: the Lambda deadline and a CA rate limit stop the least urgent.
+    const first = new Set<Assessment>(ordering);
+    const queue = [...ordering, ...assessed.filter((a) => !first.has(a))];
+    const byCert = new Map<Assessment, CertificateResult>();
+    await mapLimit(queue, config.concurrency, async (a) => {
+      byCert.set(a, await finish(a, ctx));
+    });
+    results = assessed.map((a) => byCert.get(a) as CertificateResult);
+  } finally {
+    if (budget?.reservation) await releaseUnused(budget.reservation, session, ctx);
+  }
 
   const finished = clock.now();
   const renewAts = results
@@ -107,6 +165,7 @@ export async function run(config: Config, options: RunOptions, deps: RunDeps): P
     durationMs: finished.getTime() - started.getTime(),
     dryRun: Boolean(options.dryRun),
     ...(renewAts[0] ? { nextCheck: renewAts[0] } : {}),
+    ...(budget ? { orderBudget: budget.report } : {}),
     summary: summarize(results),
   };
 }
@@ -116,67 +175,308 @@ interface RunContext {
   config: Config;
   options: RunOptions;
   deps: RunDeps;
+  ca: AcmeDirectoryClient;
   acmeSession: () => Promise<AcmeSession>;
   /** This run's lease owner name. */
   owner: string;
+  /** renewalInfo failures in a row that say the CA is unreachable; `off` once there were too many. */
+  ari: { unreachable: number; off: boolean };
+  /** Set once the CA rate-limits new orders for the whole account: no new order for the rest of the run. */
+  accountLimit?: { until?: string };
 }
 
-async function processCertificate(cert: CertificateConfig, ctx: RunContext): Promise<CertificateResult> {
+/** A certificate read and decided, not yet worked on. */
+interface Assessed {
+  kind: 'assessed';
+  cert: CertificateConfig;
+  store: CertificateStore;
+  stored?: StoredCertificate;
+  state: CurrentState;
+  decision: Decision;
+  /** The stored certificate's RFC 9773 id (absent: none stored, or it has no AKI). */
+  certId?: string;
+  /** The failure part of the renewal state, as read. */
+  failures?: FailureState;
+  /** Due, but not attempted in this run (backoff, the order budget): why, and until when. */
+  deferral?: { reason: string; until?: string };
+  startedAt: number;
+}
+
+type Assessment = Assessed | { kind: 'done'; result: CertificateResult };
+
+/** Missing (or unreadable: no notAfter) first, then the earliest notAfter; ids break ties. */
+function byUrgency(a: Assessed, b: Assessed): number {
+  const at = (x: Assessed) => (x.state.kind === 'found' ? x.state.info.notAfter.getTime() : Number.NEGATIVE_INFINITY);
+  if (at(a) !== at(b)) return at(a) < at(b) ? -1 : 1;
+  return a.cert.id < b.cert.id ? -1 : a.cert.id > b.cert.id ? 1 : 0;
+}
+
+/** Reads the certificate and decides whether it is due: threshold, the CA's window, failure backoff. */
+async function assess(cert: CertificateConfig, ctx: RunContext): Promise<Assessment> {
   const { clock } = ctx.deps;
   const logger = ctx.deps.logger.child({ certificate: cert.id });
-  const t0 = clock.now().getTime();
-  const base = { id: cert.id, domains: cert.domains };
-  const elapsed = () => clock.now().getTime() - t0;
-  let decision: Decision = { due: false, reason: '', health: 'missing' };
-  let stored: StoredCertificate | undefined;
+  const startedAt = clock.now().getTime();
   let store: CertificateStore | undefined;
+  let stored: StoredCertificate | undefined;
   try {
     store = await ctx.deps.adapters.store(cert);
-    const read = await store.read(ctx.options.signal);
-    const current = currentState(read);
+    const current = currentState(await store.read(ctx.options.signal));
     stored = current.stored;
+    const { renewal } = ctx.config;
+    const force = Boolean(ctx.options.force);
+    const certId = current.state.kind === 'found' && renewal.ari && stored ? certIdOf(stored) : undefined;
+    let kept: RenewalState | undefined;
+    if (certId) kept = await readState(store, cert, logger, ctx.options.signal);
+    const fresh = certId && kept?.ari && !ariFetchDue(kept.ari, certId, clock.now()) ? kept.ari : undefined;
+    let decision = decide(current.state, cert, renewal, clock.now(), {
+      force,
+      ...(fresh && certId ? { ari: { state: fresh, certId } } : {}),
+    });
+    // Asked only when nothing else makes it due, and at most once per Retry-After (every entry
+    // point reads the window kept in the store).
+    if (!decision.due && certId && !fresh) {
+      const window = await refreshWindow(store, cert, certId, kept?.ari, ctx, logger);
+      if (window)
+        decision = decide(current.state, cert, renewal, clock.now(), { force, ari: { state: window, certId } });
+    }
+    const assessed: Assessed = {
+      kind: 'assessed',
+      cert,
+      store,
+      state: current.state,
+      decision,
+      startedAt,
+      ...(stored ? { stored } : {}),
+      ...(certId ? { certId } : {}),
+    };
+    if (decision.due) {
+      kept ??= await readState(store, cert, logger, ctx.options.signal);
+      if (kept.failures) assessed.failures = kept.failures;
+      const backoff = force ? undefined : backoffDeferral(kept.failures, clock.now());
+      if (backoff) assessed.deferral = backoff;
+    }
+    return assessed;
+  } catch (error) {
+    return { kind: 'done', result: await failedResult(error, cert, store, stored, '', startedAt, ctx, logger) };
+  }
+}
+
+/** The renewal state, or nothing when it cannot be read: it may defer or speed up a renewal, never stop one. */
+async function readState(
+  store: CertificateStore,
+  cert: CertificateConfig,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<RenewalState> {
+  try {
+    return await store.readState(signal);
+  } catch (error) {
+    logger.warn(`${cert.id}: cannot read the renewal state (no backoff, no kept window): ${(error as Error).message}`);
+    return {};
+  }
+}
+
+/**
+ * Asks the CA for the certificate's window (RFC 9773) and keeps it with the time drawn in it,
+ * which survives as long as the window does. Any failure is logged and gives undefined: the
+ * threshold decides alone, so ARI never blocks or delays a renewal.
+ */
+async function refreshWindow(
+  store: CertificateStore,
+  cert: CertificateConfig,
+  certId: string,
+  previous: AriState | undefined,
+  ctx: RunContext,
+  logger: Logger,
+): Promise<AriState | undefined> {
+  if (ctx.ari.off) return undefined;
+  let offered: boolean;
+  try {
+    offered = Boolean((await ctx.ca.directory()).renewalInfo);
+  } catch (error) {
+    ctx.ari.off = true;
+    logger.warn(`ARI: ${(error as Error).message}; the threshold decides for this run`);
+    return undefined;
+  }
+  // A CA without ARI: the threshold decides, as it always did.
+  if (!offered) return undefined;
+  const answer = await ctx.ca.renewalInfo(certId, {
+    ...(ctx.deps.ariTimeoutMs ? { timeoutMs: ctx.deps.ariTimeoutMs } : {}),
+  });
+  if (!answer.ok) {
+    logger.warn(`${cert.id}: ARI: ${answer.message}; the threshold decides`);
+    if (answer.failure === 'timeout' || answer.failure === 'network') {
+      if (++ctx.ari.unreachable >= ARI_UNREACHABLE_LIMIT && !ctx.ari.off) {
+        ctx.ari.off = true;
+        logger.warn(`ARI: renewalInfo failed ${ctx.ari.unreachable} times in a row; not asking again in this run`);
+      }
+    }
+    return undefined;
+  }
+  ctx.ari.unreachable = 0;
+  const next = nextAriState(previous, certId, answer.window, answer.nextFetch, ctx.deps.random ?? Math.random);
+  if (previous?.selected !== next.selected) {
+    logger.info(
+      `${cert.id}: the CA's renewal window is ${next.start} – ${next.end}; renewal time drawn: ${next.selected}`,
+    );
+  }
+  try {
+    await store.writeState({ ari: next }, ctx.options.signal);
+  } catch (error) {
+    logger.warn(`${cert.id}: cannot keep the renewal window (the next run asks again): ${(error as Error).message}`);
+  }
+  return next;
+}
+
+/**
+ * Reserves the orders of this run from the account's order budget, in one go (the Secrets
+ * Manager ledger is a secret: a version per reservation, not per order). `ordering` is most
+ * urgent first; those past what was granted are deferred. A dry run only reads the window. A
+ * ledger that cannot be read or written must not stop renewals: the run then orders without it
+ * (the CA's own limit still applies, and stops the run's orders once it answers).
+ */
+async function reserveBudget(
+  ordering: Assessed[],
+  ctx: RunContext,
+): Promise<{ report: OrderBudgetReport; reservation?: { id: string; granted: number } } | undefined> {
+  const budget = ctx.config.acme.orderBudget;
+  if (!budget || ordering.length === 0) return undefined;
+  const { logger, clock } = ctx.deps;
+  const url = ctx.config.acme.directoryUrl;
+  let usedBefore: number;
+  let granted: number;
+  let freesAt: string | undefined;
+  let reservation: { id: string; granted: number } | undefined;
+  try {
+    const accounts = await ctx.deps.adapters.accountStore();
+    if (ctx.options.dryRun) {
+      const usage = await accounts.ordersInWindow(url, budget);
+      usedBefore = usage.used;
+      granted = Math.max(0, Math.min(ordering.length, budget.orders - usage.used));
+      freesAt = usage.freesAt;
+    } else {
+      const r = await accounts.reserveOrders(url, ordering.length, budget, ctx.owner);
+      usedBefore = r.used - r.granted;
+      granted = r.granted;
+      freesAt = r.freesAt;
+      if (r.id && r.granted > 0) reservation = { id: r.id, granted: r.granted };
+    }
+  } catch (error) {
+    logger.warn(`order budget: ${(error as Error).message}; ordering without it in this run`);
+    return undefined;
+  }
+  const over = ordering.slice(granted);
+  const until = freesAt ?? new Date(clock.now().getTime() + budget.perMs).toISOString();
+  for (const a of over) {
+    a.deferral = {
+      reason: `order budget of ${budget.orders} per ${formatDuration(budget.perMs)} used up until ${until}`,
+      until,
+    };
+  }
+  if (over.length) {
+    logger.warn(
+      `order budget: ${granted} of ${ordering.length} due certificate(s) may order now; the rest wait until ${until}`,
+    );
+  }
+  return {
+    report: {
+      orders: budget.orders,
+      perMs: budget.perMs,
+      usedBefore,
+      granted,
+      deferred: over.length,
+      ...(over.length ? { freesAt: until } : {}),
+    },
+    ...(reservation ? { reservation } : {}),
+  };
+}
+
+/** Gives back the orders reserved but not placed (not due after all, locked, failed before ordering). */
+async function releaseUnused(
+  reservation: { id: string; granted: number },
+  session: Promise<AcmeSession> | undefined,
+  ctx: RunContext,
+): Promise<void> {
+  const placed = session ? await session.then((s) => s.ordersCreated).catch(() => 0) : 0;
+  const unused = reservation.granted - placed;
+  if (unused <= 0) return;
+  try {
+    const accounts = await ctx.deps.adapters.accountStore();
+    await accounts.releaseOrders(ctx.config.acme.directoryUrl, reservation.id, unused);
+  } catch (error) {
+    ctx.deps.logger.warn(
+      `order budget: could not give back ${unused} unused order(s); they count until the window passes: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** Works on one assessed certificate: reports it, or renews it. */
+async function finish(a: Assessment, ctx: RunContext): Promise<CertificateResult> {
+  if (a.kind === 'done') return a.result;
+  const { cert, store, stored, decision } = a;
+  const { clock } = ctx.deps;
+  const logger = ctx.deps.logger.child({ certificate: cert.id });
+  const elapsed = () => clock.now().getTime() - a.startedAt;
+  const base = { id: cert.id, domains: cert.domains, ...(cert.profile ? { profile: cert.profile } : {}) };
+  try {
     const now = clock.now();
-    decision = decide(current.state, cert, ctx.config.renewal, now, ctx.options.force);
     const currentFields =
-      current.state.kind === 'found'
+      a.state.kind === 'found'
         ? {
-            notAfter: current.state.info.notAfter.toISOString(),
-            daysLeft: daysLeft(current.state.info.notAfter, now),
-            serialNumber: current.state.info.serialNumber,
+            notAfter: a.state.info.notAfter.toISOString(),
+            daysLeft: daysLeft(a.state.info.notAfter, now),
+            serialNumber: a.state.info.serialNumber,
           }
         : {};
-    const notDue = (status: 'skipped' | 'would-renew' | 'deferred', reason: string): CertificateResult => ({
+    const notDue = (
+      status: 'skipped' | 'would-renew' | 'deferred',
+      reason: string,
+      renewAt = decision.renewAt?.toISOString(),
+    ): CertificateResult => ({
       ...base,
       status,
       reason,
       health: decision.health,
       ...currentFields,
       durationMs: elapsed(),
-      ...(decision.renewAt ? { renewAt: decision.renewAt.toISOString() } : {}),
-      store: { type: store!.type, ref: store!.ref },
+      ...(renewAt ? { renewAt } : {}),
+      ...(decision.renewalWindow ? { renewalWindow: decision.renewalWindow } : {}),
+      store: { type: store.type, ref: store.ref },
     });
+    const expiring = async (result: CertificateResult) => {
+      if (['warning', 'critical', 'expired'].includes(result.health) && !ctx.options.dryRun) {
+        result.hooks = await notifyHooks(cert, 'certificate.expiring', result, stored, undefined, ctx, logger);
+        if (result.hooks.length === 0) delete result.hooks;
+      }
+      return result;
+    };
+    const deferred = (reason: string, until?: string) => {
+      logger.warn(`${cert.id}: deferred: ${reason}`);
+      return expiring(notDue('deferred', `due (${decision.reason}), but ${reason}`, until));
+    };
 
     if (!decision.due) {
       logger.debug(`${cert.id}: ${decision.reason}`);
-      const result = notDue('skipped', decision.reason);
-      if ((decision.health === 'warning' || decision.health === 'critical') && !ctx.options.dryRun) {
-        result.hooks = await notifyHooks(cert, 'certificate.expiring', result, stored, undefined, ctx, logger);
-      }
-      return result;
+      return await expiring(notDue('skipped', decision.reason));
     }
+    if (a.deferral) return await deferred(a.deferral.reason, a.deferral.until);
     if (ctx.options.dryRun) return notDue('would-renew', decision.reason);
     // Interrupted (Ctrl-C, a cancelled job, the Lambda deadline): start nothing new.
     ctx.options.signal?.throwIfAborted();
     const remaining = ctx.options.remainingTimeMs?.();
     if (remaining !== undefined && remaining < (ctx.options.minStartMs ?? 180_000)) {
-      return notDue(
-        'deferred',
-        `due (${decision.reason}), but only ${Math.round(remaining / 1000)} s of the invocation left: the next run renews it`,
+      return await deferred(`only ${Math.round(remaining / 1000)} s of the invocation left: the next run renews it`);
+    }
+    if (ctx.accountLimit) {
+      const until = ctx.accountLimit.until;
+      return await deferred(
+        `the CA rate-limits new orders for this account${until ? ` until ${until}` : ''}: no new order in this run`,
+        until,
       );
     }
 
     logger.info(`${cert.id}: renewing (${decision.reason})`);
-    const outcome = await renewUnderLease(cert, store, stored, ctx, logger);
+    const outcome = await renewUnderLease(a, ctx, logger);
     if (outcome.kind === 'locked') {
       return {
         ...notDue('skipped', ''),
@@ -184,9 +484,14 @@ async function processCertificate(cert: CertificateConfig, ctx: RunContext): Pro
         reason: `another run holds the lease (${outcome.holder}) until ${outcome.until}`,
       };
     }
+    if (outcome.kind === 'backing-off') return await deferred(outcome.reason, outcome.until);
     if (outcome.kind === 'renewed-elsewhere') {
+      const { renewalWindow: _, ...rest } = notDue(
+        'skipped',
+        `renewed meanwhile by another run (serial ${outcome.serialNumber})`,
+      );
       return {
-        ...notDue('skipped', `renewed meanwhile by another run (serial ${outcome.serialNumber})`),
+        ...rest,
         serialNumber: outcome.serialNumber,
         notAfter: outcome.notAfter,
         daysLeft: daysLeft(new Date(outcome.notAfter), clock.now()),
@@ -208,6 +513,8 @@ async function processCertificate(cert: CertificateConfig, ctx: RunContext): Pro
         { notBefore: new Date(outcome.written.notBefore), notAfter: new Date(info.notAfter) },
         ctx.config.renewal,
       ).toISOString(),
+      // The window that asked for this renewal (the new certificate's own comes with the next run).
+      ...(decision.byAri && decision.renewalWindow ? { renewalWindow: decision.renewalWindow } : {}),
     };
     logger.info(`${cert.id}: renewed, serial ${info.serialNumber}, valid until ${info.notAfter}`);
     result.hooks = await notifyHooks(cert, 'certificate.renewed', result, stored, outcome.written, ctx, logger);
@@ -215,36 +522,55 @@ async function processCertificate(cert: CertificateConfig, ctx: RunContext): Pro
     result.durationMs = elapsed();
     return result;
   } catch (error) {
-    const info = toErrorInfo(error);
-    logger.error(`${cert.id}: failed [${info.class}] ${info.message}`);
-    if (info.class === 'internal' && error instanceof Error && error.stack) logger.debug(error.stack);
-    const result: CertificateResult = {
-      ...base,
-      status: 'failed',
-      reason: decision.reason || 'error',
-      health: decision.health,
-      ...(stored
-        ? {
-            notAfter: stored.notAfter,
-            daysLeft: daysLeft(new Date(stored.notAfter), clock.now()),
-            serialNumber: stored.serialNumber,
-          }
-        : {}),
-      durationMs: elapsed(),
-      error: info,
-      ...(store ? { store: { type: store.type, ref: store.ref } } : {}),
-    };
-    const hooks = await notifyHooks(cert, 'certificate.renewal_failed', result, stored, undefined, ctx, logger).catch(
-      () => [],
-    );
-    if (hooks.length) result.hooks = hooks;
-    return result;
+    return failedResult(error, cert, store, stored, decision.reason, a.startedAt, ctx, logger, decision);
   }
+}
+
+async function failedResult(
+  error: unknown,
+  cert: CertificateConfig,
+  store: CertificateStore | undefined,
+  stored: StoredCertificate | undefined,
+  reason: string,
+  startedAt: number,
+  ctx: RunContext,
+  logger: Logger,
+  decision?: Decision,
+): Promise<CertificateResult> {
+  const { clock } = ctx.deps;
+  const info = toErrorInfo(error);
+  logger.error(`${cert.id}: failed [${info.class}] ${info.message}`);
+  if (info.class === 'internal' && error instanceof Error && error.stack) logger.debug(error.stack);
+  const result: CertificateResult = {
+    id: cert.id,
+    status: 'failed',
+    reason: reason || 'error',
+    domains: cert.domains,
+    ...(cert.profile ? { profile: cert.profile } : {}),
+    health: decision?.health ?? 'missing',
+    ...(stored
+      ? {
+          notAfter: stored.notAfter,
+          daysLeft: daysLeft(new Date(stored.notAfter), clock.now()),
+          serialNumber: stored.serialNumber,
+        }
+      : {}),
+    durationMs: clock.now().getTime() - startedAt,
+    ...(decision?.renewalWindow ? { renewalWindow: decision.renewalWindow } : {}),
+    error: info,
+    ...(store ? { store: { type: store.type, ref: store.ref } } : {}),
+  };
+  const hooks = await notifyHooks(cert, 'certificate.renewal_failed', result, stored, undefined, ctx, logger).catch(
+    () => [],
+  );
+  if (hooks.length) result.hooks = hooks;
+  return result;
 }
 
 type RenewOutcome =
   | { kind: 'locked'; holder: string; until: string }
   | { kind: 'renewed-elsewhere'; serialNumber: string; notAfter: string }
+  | { kind: 'backing-off'; reason: string; until: string }
   | {
       kind: 'renewed';
       info: { serialNumber: string; notAfter: string };
@@ -253,13 +579,8 @@ type RenewOutcome =
       written: StoredCertificate;
     };
 
-async function renewUnderLease(
-  cert: CertificateConfig,
-  store: CertificateStore,
-  previous: StoredCertificate | undefined,
-  ctx: RunContext,
-  logger: Logger,
-): Promise<RenewOutcome> {
+async function renewUnderLease(a: Assessed, ctx: RunContext, logger: Logger): Promise<RenewOutcome> {
+  const { cert, store, stored: previous } = a;
   const { clock } = ctx.deps;
   const ttl = ctx.config.leaseTtlMs;
   const provider = await ctx.deps.adapters.dns(cert);
@@ -289,51 +610,16 @@ async function renewUnderLease(
         notAfter: (again as { certificate: StoredCertificate }).certificate.notAfter,
       };
     }
-    const acme = await ctx.acmeSession();
-    const { issueCertificate } = await import('./issue.js');
-    const issued = await issueCertificate(
-      { domains: cert.domains, keyType: cert.keyType, dns: cert.dns },
-      {
-        acme,
-        provider,
-        clock,
-        logger,
-        lookup: ctx.deps.adapters.lookup,
-        saveLeaseRecords: (records: TxtRecord[]) => lease.update(records, ttl),
-        ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
-        ...(ctx.deps.acmeTimeoutMs ? { acmeTimeoutMs: ctx.deps.acmeTimeoutMs } : {}),
-      },
-    );
-    const { bundle } = issued;
-    const info = bundle.info;
-    const exportsMap: Record<string, string> = { ...(previous?.exports ?? {}) };
-    let exportError: unknown;
-    for (const exporter of await ctx.deps.adapters.exporters(cert)) {
-      try {
-        exportsMap[exporter.type] = await exporter.export(
-          toStored(cert, bundle, issued.privateKey, ctx.options.issuedBy, clock.now(), exportsMap),
-          exportsMap[exporter.type],
-        );
-      } catch (error) {
-        exportError ??= error;
-        logger.error(`${cert.id}: export ${exporter.type} failed: ${(error as Error).message}`);
-      }
+    // …or failed meanwhile: its failure counts, and may start a backoff.
+    const failures = (await readState(store, cert, logger, ctx.options.signal)).failures ?? a.failures;
+    const backoff = ctx.options.force ? undefined : backoffDeferral(failures, clock.now());
+    if (backoff) return { kind: 'backing-off', ...backoff };
+    try {
+      return await attempt(a, provider, lease, failures, ctx, logger);
+    } catch (error) {
+      await countFailure(error, a, failures, ctx, logger);
+      throw error;
     }
-    const record = toStored(cert, bundle, issued.privateKey, ctx.options.issuedBy, clock.now(), exportsMap);
-    const written = await writeWithRetries(store, record, clock, logger, ctx.options.signal);
-    if (exportError) {
-      throw new StoreError(`stored the new certificate, but an export failed: ${(exportError as Error).message}`, {
-        cause: exportError,
-        hint: 'the store holds the new certificate; fix the export target and run again with force',
-      });
-    }
-    return {
-      kind: 'renewed',
-      info: { serialNumber: info.serialNumber, notAfter: info.notAfter.toISOString() },
-      ref: written.ref,
-      version: written.version,
-      written: record,
-    };
   } finally {
     stopExtending();
     try {
@@ -341,6 +627,128 @@ async function renewUnderLease(
     } catch (error) {
       logger.warn(`${cert.id}: could not release the lease (it expires by itself): ${(error as Error).message}`);
     }
+  }
+}
+
+function certIdOf(stored: StoredCertificate): string | undefined {
+  try {
+    return ariCertId(stored.certificate);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One attempt at the CA, under the lease: order, validate, store, export. */
+async function attempt(
+  a: Assessed,
+  provider: DnsProvider,
+  lease: Lease,
+  failures: FailureState | undefined,
+  ctx: RunContext,
+  logger: Logger,
+): Promise<RenewOutcome> {
+  const { cert, store, stored: previous } = a;
+  const { clock } = ctx.deps;
+  const ttl = ctx.config.leaseTtlMs;
+  const directory = await ctx.ca.directory();
+  // Before any order, and before an account is loaded or registered.
+  const unknown = cert.profile ? unknownProfile(directory, cert.profile) : undefined;
+  if (unknown) throw unknown;
+  // RFC 9773 §5: a renewal names the certificate it replaces when the CA offers ARI, whatever
+  // `renewal.ari` says (renewals inside the window are exempt from rate limits).
+  const replaces = directory.renewalInfo && previous ? (a.certId ?? certIdOf(previous)) : undefined;
+  const acme = await ctx.acmeSession();
+  const { issueCertificate } = await import('./issue.js');
+  const issued = await issueCertificate(
+    {
+      domains: cert.domains,
+      keyType: cert.keyType,
+      dns: cert.dns,
+      ...(cert.profile ? { profile: cert.profile } : {}),
+      ...(replaces ? { replaces } : {}),
+    },
+    {
+      acme,
+      provider,
+      clock,
+      logger,
+      lookup: ctx.deps.adapters.lookup,
+      saveLeaseRecords: (records: TxtRecord[]) => lease.update(records, ttl),
+      ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+      ...(ctx.deps.acmeTimeoutMs ? { acmeTimeoutMs: ctx.deps.acmeTimeoutMs } : {}),
+    },
+  );
+  if (issued.replaces?.accepted) logger.info(`${cert.id}: ordered as the replacement of ${issued.replaces.certId}`);
+  else if (issued.replaces) {
+    logger.warn(
+      `${cert.id}: the CA refused replaces=${issued.replaces.certId} (${issued.replaces.refusal}); ordered without it`,
+    );
+  }
+  const { bundle } = issued;
+  const info = bundle.info;
+  const exportsMap: Record<string, string> = { ...(previous?.exports ?? {}) };
+  let exportError: unknown;
+  for (const exporter of await ctx.deps.adapters.exporters(cert)) {
+    try {
+      exportsMap[exporter.type] = await exporter.export(
+        toStored(cert, bundle, issued.privateKey, ctx.options.issuedBy, clock.now(), exportsMap),
+        exportsMap[exporter.type],
+      );
+    } catch (error) {
+      exportError ??= error;
+      logger.error(`${cert.id}: export ${exporter.type} failed: ${(error as Error).message}`);
+    }
+  }
+  const record = toStored(cert, bundle, issued.privateKey, ctx.options.issuedBy, clock.now(), exportsMap);
+  const written = await writeWithRetries(store, record, clock, logger, ctx.options.signal);
+  // Issued and stored: the backoff is over, and the old certificate's window means nothing now.
+  if (failures || a.certId) {
+    try {
+      await store.writeState({ failures: null, ari: null }, ctx.options.signal);
+    } catch (error) {
+      logger.warn(`${cert.id}: could not clear the renewal state: ${(error as Error).message}`);
+    }
+  }
+  if (exportError) {
+    throw new StoreError(`stored the new certificate, but an export failed: ${(exportError as Error).message}`, {
+      cause: exportError,
+      hint: 'the store holds the new certificate; fix the export target and run again with force',
+    });
+  }
+  return {
+    kind: 'renewed',
+    info: { serialNumber: info.serialNumber, notAfter: info.notAfter.toISOString() },
+    ref: written.ref,
+    version: written.version,
+    written: record,
+  };
+}
+
+/**
+ * Counts a failed attempt in the certificate's store, so every entry point backs off from it; a
+ * CA rate limit on the whole account also stops the run's further orders. Not counted: config
+ * errors (see countsAsFailure), an attempt the run itself interrupted, and an export failure
+ * after the new certificate was stored (the CA's part succeeded).
+ */
+async function countFailure(
+  error: unknown,
+  a: Assessed,
+  failures: FailureState | undefined,
+  ctx: RunContext,
+  logger: Logger,
+): Promise<void> {
+  if (error instanceof AcmeError && error.limitScope === 'account') {
+    ctx.accountLimit ??= error.retryAfter ? { until: error.retryAfter.toISOString() } : {};
+  }
+  const info = toErrorInfo(error);
+  if (!countsAsFailure(info) || ctx.options.signal?.aborted) return;
+  if (error instanceof StoreError && /^stored the new certificate/.test(error.message)) return;
+  const next = nextFailureState(failures, info, ctx.deps.clock.now(), ctx.config.renewal.failureBackoffMs);
+  try {
+    await a.store.writeState({ failures: next }, ctx.options.signal);
+    logger.info(`${a.cert.id}: failed attempt ${next.count}; the next one not before ${next.nextAttempt}`);
+  } catch (writeError) {
+    logger.warn(`${a.cert.id}: could not record the failed attempt: ${(writeError as Error).message}`);
   }
 }
 
@@ -368,6 +776,7 @@ function toStored(
     issuedAt: now.toISOString(),
     issuedBy,
     ...(Object.keys(exportsMap).length ? { exports: exportsMap } : {}),
+    ...(cert.profile ? { profile: cert.profile } : {}),
   };
 }
 
@@ -437,6 +846,7 @@ async function notifyHooks(
         : {}),
       ...(result.store ? { store: result.store } : {}),
       ...(result.error ? { error: { class: result.error.class, message: result.error.message } } : {}),
+      ...(result.renewalWindow ? { renewalWindow: result.renewalWindow } : {}),
     },
     { clock: ctx.deps.clock },
   );

@@ -54,16 +54,26 @@ export class AcmeError extends CertkeeperError {
   readonly problemType: string | undefined;
   readonly retryAfter: Date | undefined;
   readonly status: number | undefined;
+  /** `account`: a rate limit on the whole account (new orders), not on this certificate's names. */
+  readonly limitScope: 'account' | undefined;
   constructor(
     errorClass: ErrorClass,
     message: string,
-    options?: { cause?: unknown; hint?: string; problemType?: string; retryAfter?: Date; status?: number },
+    options?: {
+      cause?: unknown;
+      hint?: string;
+      problemType?: string;
+      retryAfter?: Date;
+      status?: number;
+      limitScope?: 'account';
+    },
   ) {
     super(errorClass, message, options);
     this.name = 'AcmeError';
     this.problemType = options?.problemType;
     this.retryAfter = options?.retryAfter;
     this.status = options?.status;
+    this.limitScope = options?.limitScope;
   }
 }
 

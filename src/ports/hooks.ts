@@ -15,6 +15,8 @@ export interface CertificateEvent {
     previous?: { serialNumber: string; notAfter: string };
     store?: { type: string; ref: string; version?: string };
     error?: { class: string; message: string };
+    /** The CA's renewal window (ARI), when it made the certificate due or is known for it. */
+    renewalWindow?: { start: string; end: string; selected: string; explanationURL?: string };
   };
 }
 

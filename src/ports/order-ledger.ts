@@ -1,4 +1,4 @@
-import type { OrderBudget, OrderReservation } from './store.js';
+import type { OrderBudget, OrderReservation, OrderUsage } from './store.js';
 
 /**
  * The order budget's ledger (PRODUCT §3), as every account store keeps it: the reservations of the
@@ -35,10 +35,26 @@ export function parseLedger(value: unknown, directoryUrl: string): OrderLedger {
   };
 }
 
+/** The reservations of the sliding window ending `now`, and what they add up to. */
+function inWindow(ledger: OrderLedger, budget: OrderBudget, now: Date) {
+  const since = now.getTime() - budget.perMs;
+  const live = ledger.reservations.filter((r) => Date.parse(r.at) > since);
+  const used = live.reduce((n, r) => n + r.count, 0);
+  const oldest = live.map((r) => Date.parse(r.at)).sort((a, b) => a - b)[0];
+  return { live, used, ...(oldest !== undefined ? { freesAt: new Date(oldest + budget.perMs).toISOString() } : {}) };
+}
+
+/** What the window ending `now` holds. */
+export function usageInLedger(ledger: OrderLedger, budget: OrderBudget, now: Date): OrderUsage {
+  const { used, freesAt } = inWindow(ledger, budget, now);
+  return { used, ...(freesAt ? { freesAt } : {}) };
+}
+
 /**
  * Grants up to `want` orders in the sliding window ending `now`. Returns the reservation and the
  * ledger to store (reservations older than the window dropped), or only the refusal when nothing
- * can be granted (then nothing needs storing).
+ * can be granted (then nothing needs storing). Less than asked comes with the time the oldest
+ * counted orders free up (this reservation's own time when it is the only one).
  */
 export function reserveInLedger(
   ledger: OrderLedger,
@@ -47,22 +63,12 @@ export function reserveInLedger(
   now: Date,
   id: string,
 ): { reservation: OrderReservation; next?: OrderLedger } {
-  const since = now.getTime() - budget.perMs;
-  const live = ledger.reservations.filter((r) => Date.parse(r.at) > since);
-  const used = live.reduce((n, r) => n + r.count, 0);
+  const { live, used, freesAt } = inWindow(ledger, budget, now);
   const granted = Math.max(0, Math.min(want, budget.orders - used));
-  if (granted === 0) {
-    const oldest = live.map((r) => Date.parse(r.at)).sort((a, b) => a - b)[0];
-    return {
-      reservation: {
-        granted: 0,
-        used,
-        ...(oldest !== undefined ? { freesAt: new Date(oldest + budget.perMs).toISOString() } : {}),
-      },
-    };
-  }
+  if (granted === 0) return { reservation: { granted: 0, used, ...(freesAt ? { freesAt } : {}) } };
+  const short = granted < want ? { freesAt: freesAt ?? new Date(now.getTime() + budget.perMs).toISOString() } : {};
   return {
-    reservation: { granted, used: used + granted, id },
+    reservation: { granted, used: used + granted, id, ...short },
     next: { ...ledger, reservations: [...live, { id, at: now.toISOString(), count: granted }] },
   };
 }

@@ -41,6 +41,7 @@ export const storedCertificateSchema = z.looseObject({
   issuedAt: isoDate,
   issuedBy: issuedBySchema,
   exports: z.record(z.string(), z.string()).optional(),
+  profile: z.string().optional(),
 });
 
 export interface StoredCertificate {
@@ -59,6 +60,8 @@ export interface StoredCertificate {
   issuedAt: string;
   issuedBy: IssuedBy;
   exports?: Record<string, string>;
+  /** The ACME profile it was ordered with; absent when none was asked for (a change renews). */
+  profile?: string;
 }
 
 /**
@@ -223,10 +226,17 @@ export interface OrderReservation {
   granted: number;
   /** Orders counted in the window, this reservation included. */
   used: number;
-  /** ISO: when the oldest counted order leaves the window (set when the budget is full). */
+  /** ISO: when the oldest counted order leaves the window (set when less than asked was granted). */
   freesAt?: string;
   /** Names the reservation for `releaseOrders`; absent when nothing was granted. */
   id?: string;
+}
+
+export interface OrderUsage {
+  /** Orders counted in the window. */
+  used: number;
+  /** ISO: when the oldest counted order leaves the window; absent when none is counted. */
+  freesAt?: string;
 }
 
 export interface AccountStore {
@@ -241,6 +251,8 @@ export interface AccountStore {
   reserveOrders(directoryUrl: string, want: number, budget: OrderBudget, owner: string): Promise<OrderReservation>;
   /** Gives back `count` orders of a reservation that were not placed after all. */
   releaseOrders(directoryUrl: string, reservationId: string, count: number): Promise<void>;
+  /** What the window holds now, without reserving (a dry run, the fleet's plan): writes nothing. */
+  ordersInWindow(directoryUrl: string, budget: OrderBudget): Promise<OrderUsage>;
 }
 
 /** `<host>` or `<host>_<port>` when the port is not 443 (PRODUCT §2). */

@@ -256,6 +256,27 @@ export function renewalStateContract(kind: string, harness: () => StoreStateHarn
       expect(await accounts.reserveOrders(url, 1, budget, 'run-c')).toMatchObject({ granted: 0 });
     });
 
+    it('reads what the window holds without reserving; a partial grant says when orders free up', async () => {
+      const h = harness();
+      const accounts = await h.accounts();
+      const url = uniqueDirectory();
+      expect(await accounts.ordersInWindow(url, budget)).toEqual({ used: 0 });
+      const startedAt = h.now();
+      const partial = await accounts.reserveOrders(url, 7, budget, 'run-a');
+      expect(partial).toMatchObject({
+        granted: 5,
+        used: 5,
+        freesAt: new Date(startedAt.getTime() + budget.perMs).toISOString(),
+      });
+      h.advance(1000);
+      const usage = await accounts.ordersInWindow(url, budget);
+      expect(usage).toEqual({ used: 5, freesAt: new Date(startedAt.getTime() + budget.perMs).toISOString() });
+      // Reading took nothing: the full budget is still used by run-a alone, and frees as before.
+      expect(await accounts.ordersInWindow(url, budget)).toEqual(usage);
+      h.advance(budget.perMs);
+      expect(await accounts.ordersInWindow(url, budget)).toEqual({ used: 0 });
+    });
+
     it('is one budget per directory URL', async () => {
       const h = harness();
       const accounts = await h.accounts();

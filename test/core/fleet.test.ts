@@ -103,29 +103,25 @@ describe('planFleet', () => {
     expect(plan.batches.flatMap((b) => b.ids)).toHaveLength(40);
   });
 
-  it('applies the order budget: the most urgent get the orders, the rest are deferred until the window frees', () => {
+  it('moves what the dry run deferred (order budget, backoff) to the deferred list, most urgent first', () => {
     const c = config(5);
     const plan = planFleet(
       c,
       dryRun([
-        result('c0', 'would-renew', 9),
+        result('c0', 'deferred', 9),
         result('c1', 'would-renew', 2),
         result('c2', 'would-renew'),
-        result('c3', 'would-renew', 30),
-        result('c4', 'would-renew', 4),
+        result('c3', 'deferred', 30),
+        result('c4', 'deferred', 4),
       ]),
-      { budget: { remaining: 2, resetsAt: '2026-06-01T03:00:00.000Z' } },
     );
     expect(plan.batches).toEqual([{ ids: ['c2', 'c1'] }]);
+    expect(plan.total).toBe(2);
     expect(plan.deferred.map((r) => [r.id, r.status])).toEqual([
       ['c4', 'deferred'],
       ['c0', 'deferred'],
       ['c3', 'deferred'],
     ]);
-    expect(plan.deferred[0]?.reason).toContain('2026-06-01T03:00:00.000Z');
-    expect(
-      planFleet(c, dryRun([result('c0', 'would-renew')]), { budget: { remaining: 0, resetsAt: 'x' } }).batches,
-    ).toEqual([]);
   });
 
   it('keeps the plan and the report within one Step Functions payload: the least urgent wait for the next run', () => {

@@ -158,16 +158,18 @@ describe('the fleet state machine in moto', () => {
       concurrency: 2,
       fleet: { batchSize: 2 },
     };
-    const env = { CERTKEEPER_CONFIG: JSON.stringify(raw) };
-    const resetsAt = new Date(Date.now() + 3 * 3_600_000).toISOString();
-    const planned = await plan({}, context('plan'), {
-      env,
-      orderBudget: async () => ({ remaining: 4, resetsAt }),
+    Object.assign((raw as unknown as { acme: Record<string, unknown> }).acme, {
+      orderBudget: { orders: 4, per: '3h' },
     });
+    const env = { CERTKEEPER_CONFIG: JSON.stringify(raw) };
+    const before = Date.now();
+    const planned = await plan({}, context('plan'), { env });
     expect(planned.batches.map((b) => b.ids.length)).toEqual([2, 2]);
-    expect(planned.deferred.map((r) => [r.status, r.reason])).toEqual([
-      ['deferred', `order budget used up until ${resetsAt}`],
-    ]);
+    expect(planned.deferred.map((r) => r.status)).toEqual(['deferred']);
+    // A dry run reserves nothing: the orders the plan leaves to the batches free up 3 h from now.
+    const until = Date.parse(/used up until (\S+)$/.exec(planned.deferred[0]?.reason ?? '')?.[1] ?? '');
+    expect(planned.deferred[0]?.reason).toMatch(/order budget of 4 per 3h used up until /);
+    expect(until).toBeGreaterThanOrEqual(before + 3 * 3_600_000);
     const renewed = await Promise.all(planned.batches.map((b, i) => renew(b, context(`renew-${i}`), { env })));
     expect(renewed.flatMap((b) => b.results.map((r) => r.status))).toEqual([
       'renewed',

@@ -14,9 +14,9 @@ import { importCertificates } from '../../src/core/import.js';
 import { main } from '../../src/entrypoints/cli/main.js';
 import { parseConfig } from '../../src/entrypoints/config.js';
 import type { StoredCertificate } from '../../src/ports/store.js';
-import { acmeCounts, certbotIssue } from '../import/tools.js';
 import { captureLog, tempDir, uniqueZone } from '../support/certkeeper.js';
 import { fakeClock } from '../support/clock.js';
+import { acmeCounts, certbotIssue } from '../support/import-tools.js';
 import { registerSecret, scanForSecrets } from '../support/secrets-guard.js';
 import { getStack, type PebbleStack, startOwnPebble } from '../support/stack.js';
 import { createTestCa, encrypted } from '../support/test-ca.js';
@@ -153,7 +153,7 @@ describe('import --from certbot (certbot 2.x output)', () => {
     expect(acmeCounts(pebble)).toEqual(before);
   });
 
-  it('the next run skips them: not due, no ACME request at all', async () => {
+  it('the next run skips them: not due, no order, no signed ACME request (only the directory, for ARI)', async () => {
     const before = acmeCounts(pebble);
     const r = await cli(['run', '--json', '-c', configPath]);
     expect(r.code).toBe(0);

@@ -145,8 +145,14 @@ describe('GitHub Action bundle', () => {
     expect(run.summary).toContain('Hint:');
     await expectKeysMasked(run, storeDir);
 
-    // fail-on: never keeps the step green with the same outcome.
-    const lenient = await runAction(workspace, { config: 'ck.yml', 'fail-on': 'never' });
+    // Run again at once: the broken one backs off (deferred, a warning), which fail-on: error lets pass.
+    const again = await runAction(workspace, { config: 'ck.yml' });
+    expect(again.code).toBe(0);
+    expect(ids(again.outputs.deferred)).toEqual(['broken']);
+    expect(ids(again.outputs.failed)).toEqual([]);
+
+    // fail-on: never keeps the step green with the same outcome (forced past the backoff).
+    const lenient = await runAction(workspace, { config: 'ck.yml', 'fail-on': 'never', force: 'true' });
     expect(lenient.code).toBe(0);
     expect(ids(lenient.outputs.failed)).toEqual(['broken']);
   });

@@ -171,7 +171,7 @@ describe('--shard i/N', () => {
 
 describe('certkeeper iam-policy', () => {
   it('prints the policy of the config as JSON, the non-AWS grants as notes, with no network call', async () => {
-    const example = fileURLToPath(new URL('../../workflows-examples/certkeeper.example.yml', import.meta.url));
+    const example = fileURLToPath(new URL('../../examples/aws.yml', import.meta.url));
     const r = await cli(['iam-policy', '-c', example]);
     expect(r.code).toBe(0);
     const committed = JSON.parse(

@@ -145,8 +145,11 @@ describe('faults: Secrets Manager failing after the certificate is issued', () =
       expect(r.error?.class).toBe('store');
       expect(r.error?.message).toMatch(/secrets-manager: cannot write faults\/.*: InternalServiceError/);
     }
-    // 4 tries by the runner, each 3 attempts by the SDK, for each of the two certificates.
-    expect(always.failed).toBe(2 * 4 * 3);
+    // 4 tries by the runner, each 3 attempts by the SDK, for each of the two certificates; then the
+    // failed attempt is recorded (failure backoff): on the stored one as tags, for the new one with
+    // a CreateSecret without a value (3 SDK attempts), refused as well.
+    expect(always.failed).toBe(2 * 4 * 3 + 3);
+    expect(log.lines.join('\n')).toMatch(/smf-new: could not record the failed attempt/);
     // The failed result still describes what is stored.
     expect(report.results[0]?.serialNumber).toBe(before.serialNumber);
 

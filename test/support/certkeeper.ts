@@ -92,6 +92,9 @@ export async function runLocal(
     env?: Record<string, string | undefined>;
     /** The run's clock (default the system clock), e.g. one whose sleeps are shortened. */
     clock?: Clock;
+    /** The renewalInfo deadline and the draw in the CA's window (RunDeps). */
+    ariTimeoutMs?: number;
+    random?: () => number;
   } = {},
 ): Promise<RunReport> {
   const env = opts.env ?? {};
@@ -110,7 +113,13 @@ export async function runLocal(
       ...(opts.only ? { only: opts.only } : {}),
       issuedBy: { via: 'cli', runId: 'test' },
     },
-    { adapters, clock, logger: log.logger },
+    {
+      adapters,
+      clock,
+      logger: log.logger,
+      ...(opts.ariTimeoutMs ? { ariTimeoutMs: opts.ariTimeoutMs } : {}),
+      ...(opts.random ? { random: opts.random } : {}),
+    },
   );
   // Every key the run handled is registered by now: no line of one may be in its log or report.
   scanForSecrets('runLocal log', log.lines.join('\n'));

@@ -214,12 +214,14 @@ export function configSchemas(registry: AdapterRegistry): ConfigSchemas {
         description:
           'Renew when this much is left: days ("30d") or a share of the lifetime ("33%"). Default 33%, half the lifetime for lifetimes of 10 days or less.',
       }),
-      warnBefore: duration('warnBefore')
-        .prefault('14d')
-        .meta({ description: 'Health is "warning" when less than this is left.' }),
-      criticalBefore: duration('criticalBefore')
-        .prefault('7d')
-        .meta({ description: 'Health is "critical" when less than this is left.' }),
+      warnBefore: duration('warnBefore').prefault('14d').meta({
+        description:
+          'Health is "warning" when less than this is left; a third of the lifetime for certificates that live shorter than this.',
+      }),
+      criticalBefore: duration('criticalBefore').prefault('7d').meta({
+        description:
+          'Health is "critical" when less than this is left; at most a sixth of the lifetime for certificates that live shorter than warnBefore.',
+      }),
       ari: z
         .boolean({ error: 'must be true or false' })
         .default(true)

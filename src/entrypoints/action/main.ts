@@ -123,6 +123,7 @@ function setOutputs(report: RunReport): void {
   core.setOutput('results', JSON.stringify(report));
   core.setOutput('renewed', JSON.stringify(ids('renewed')));
   core.setOutput('failed', JSON.stringify(ids('failed')));
+  core.setOutput('deferred', JSON.stringify(ids('deferred')));
   core.setOutput('next-check', report.nextCheck ?? '');
 }
 

@@ -34,20 +34,40 @@ export function daysBar(daysLeft: number | undefined): string {
 
 export type SummaryRow = (string | { data: string; header: true })[];
 
-/** The results table: status, certificate, domains, expiry date, days left with a bar, reason. */
+/** An http(s) URL as a link (escaped), or nothing: the summary renders it as HTML. */
+function link(url: string | undefined, text: string): string {
+  if (!url || !/^https?:\/\//.test(url)) return '';
+  return `<a href="${escapeHtml(url)}">${escapeHtml(text)}</a>`;
+}
+
+/**
+ * When it renews next: the time drawn in the CA's renewal window (ARI) with the window and the
+ * CA's explanation, or the threshold's time; deferred ones, when they may be tried again.
+ */
+function nextRenewal(r: CertificateResult): string {
+  const w = r.renewalWindow;
+  if (w && r.status !== 'renewed') {
+    const explanation = link(w.explanationURL, 'explanation');
+    return `${w.selected.slice(0, 16).replace('T', ' ')}<br>CA window ${w.start.slice(0, 10)} – ${w.end.slice(0, 10)}${explanation ? `<br>${explanation}` : ''}`;
+  }
+  return r.renewAt ? r.renewAt.slice(0, 16).replace('T', ' ') : '–';
+}
+
+/** The results table: status, certificate (and profile), domains, expiry date, days left with a bar, next renewal, reason. */
 export function summaryTable(report: RunReport): SummaryRow[] {
-  const header = ['Status', 'Certificate', 'Domains', 'Expires', 'Days left', 'Reason'].map((data) => ({
+  const header = ['Status', 'Certificate', 'Domains', 'Expires', 'Days left', 'Next renewal', 'Reason'].map((data) => ({
     data,
     header: true as const,
   }));
   const rows = report.results.map((r) => [
     `${STATUS_ICON[r.status]} ${r.status}`,
-    `<code>${escapeHtml(r.id)}</code>`,
+    `<code>${escapeHtml(r.id)}</code>${r.profile ? `<br>profile <code>${escapeHtml(r.profile)}</code>` : ''}`,
     r.domains.map(escapeHtml).join('<br>'),
     r.notAfter ? r.notAfter.slice(0, 10) : '–',
     r.daysLeft === undefined
       ? `${HEALTH_ICON[r.health] ?? ''} ${r.health}`
       : `${HEALTH_ICON[r.health] ?? ''} ${Math.floor(r.daysLeft)} <code>${daysBar(r.daysLeft)}</code>`,
+    nextRenewal(r),
     escapeHtml(r.error ? `[${r.error.class}] ${r.error.message}` : r.reason),
   ]);
   return [header, ...rows];
@@ -89,7 +109,7 @@ export interface Annotation {
 
 /**
  * What deserves an annotation on the run page: failures, and everything fail-on: warning would
- * fail on (hooks that did not succeed, certificates running out of time).
+ * fail on (hooks that did not succeed, deferred certificates, certificates running out of time).
  */
 export function annotations(report: RunReport): Annotation[] {
   const out: Annotation[] = [];
@@ -111,7 +131,9 @@ export function annotations(report: RunReport): Annotation[] {
         });
       }
     }
-    if (!r.error && (r.health === 'warning' || r.health === 'critical' || r.health === 'expired')) {
+    // fail-on: warning fails on it: say why, so the failure message does.
+    if (r.status === 'deferred') out.push({ level: 'warning', title, message: `deferred: ${r.reason}` });
+    else if (!r.error && (r.health === 'warning' || r.health === 'critical' || r.health === 'expired')) {
       const left = r.daysLeft === undefined ? '' : ` (${Math.floor(r.daysLeft)} days left)`;
       out.push({ level: 'warning', title, message: `certificate health is ${r.health}${left}: ${r.reason}` });
     }

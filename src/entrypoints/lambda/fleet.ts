@@ -8,7 +8,6 @@ import {
   type FleetReport,
   MIN_START_MS,
   mergeFleet,
-  type OrderBudgetWindow,
   planFleet,
 } from '../../core/fleet.js';
 import type { CertificateResult } from '../../core/results.js';
@@ -39,11 +38,6 @@ const metrics = new Metrics({
 
 export interface FleetDeps {
   env?: Record<string, string | undefined>;
-  /**
-   * The order budget's remaining orders in its window (PRODUCT §3). Its implementation lives with
-   * `acme.orderBudget` (issue 11), which passes its reader here; without one no budget applies.
-   */
-  orderBudget?: (config: Config) => Promise<OrderBudgetWindow | undefined>;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -84,8 +78,9 @@ function logResults(logger: Logger, results: CertificateResult[]): void {
 }
 
 /**
- * Decides what is due, reading stores only (a dry run: no CA, no DNS), and cuts it into batches
- * of `fleet.batchSize`, most urgent first, within the order budget. The event may carry `force`
+ * Decides what is due as a dry run does (stores, the order budget's window, the CA's renewal
+ * windows where none is kept; no order, no DNS), and cuts it into batches of `fleet.batchSize`,
+ * most urgent first, within the order budget. The event may carry `force`
  * and `only` as the plain handler's does; a forced plan marks its batches `force` so renew
  * renews them too. Emits `DaysLeft` for every certificate it read.
  */
@@ -110,8 +105,8 @@ export async function plan(event: unknown, context: LambdaContext, deps: FleetDe
         logger,
       },
     );
-    const budget = await deps.orderBudget?.(config);
-    const result = planFleet(config, dry, budget ? { budget } : {});
+    // The dry run read the order budget's window (acme.orderBudget) and deferred what it holds back.
+    const result = planFleet(config, dry);
     if (request.force) for (const b of result.batches) Object.assign(b, { force: true });
     recordDaysLeft(metrics, dry.results);
     logger.info('fleet planned', {

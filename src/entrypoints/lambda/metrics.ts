@@ -7,7 +7,9 @@ import type { RunReport } from '../../core/results.js';
  * - `DaysLeft` per certificate (dimension `certificate`), the health graph and expiry alarm;
  * - `RenewalSucceeded`, and `RenewalFailed` in total: the alarm metric, always emitted (0 too) so
  *   an alarm on it sees data rather than INSUFFICIENT_DATA on a quiet run;
- * - `RenewalFailed` per error class (dimension `errorClass`), to see what kind of failure it was.
+ * - `RenewalFailed` per error class (dimension `errorClass`), to see what kind of failure it was;
+ * - `RenewalDeferred`: due but not attempted (failure backoff, the order budget, a CA rate limit,
+ *   the invocation's deadline), always emitted too: a count that stays up means renewals wait.
  * A metric with extra dimensions goes out as its own EMF line: an EMF object's dimension sets
  * apply to all its metrics, and DaysLeft must not be summed across certificates.
  */
@@ -24,6 +26,7 @@ export function recordRunMetrics(metrics: Metrics, report: Pick<RunReport, 'resu
   }
   metrics.addMetric('RenewalSucceeded', MetricUnit.Count, report.summary.renewed);
   metrics.addMetric('RenewalFailed', MetricUnit.Count, report.summary.failed);
+  metrics.addMetric('RenewalDeferred', MetricUnit.Count, report.summary.deferred);
   metrics.publishStoredMetrics();
 }
 

@@ -18,7 +18,7 @@ import { recordingLogger } from '../../support/logger.js';
 
 /**
  * `certkeeper iam-policy` must grant every AWS call a config's run makes, and nothing beyond it.
- * workflows-examples/iam-policy.json is its output for workflows-examples/certkeeper.example.yml;
+ * workflows-examples/iam-policy.json is its output for examples/aws.yml;
  * this file checks that it is current, what it allows and denies, and then runs one full
  * certificate life through the AWS adapters and proves, call by call, that the policy generated
  * for exactly that config (zone discovered in moto) allows every one of them.
@@ -26,7 +26,7 @@ import { recordingLogger } from '../../support/logger.js';
 
 const aws = useMoto();
 const policy = loadPolicy();
-const EXAMPLE = new URL('../../../workflows-examples/certkeeper.example.yml', import.meta.url);
+const EXAMPLE = new URL('../../../examples/aws.yml', import.meta.url);
 
 const call = (service: AwsCall['service'], operation: string, input: Record<string, unknown>): AwsCall => ({
   service,

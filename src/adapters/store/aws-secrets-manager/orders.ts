@@ -13,8 +13,9 @@ import {
   parseLedger,
   releaseInLedger,
   reserveInLedger,
+  usageInLedger,
 } from '../../../ports/order-ledger.js';
-import { accountName, type OrderBudget, type OrderReservation } from '../../../ports/store.js';
+import { accountName, type OrderBudget, type OrderReservation, type OrderUsage } from '../../../ports/store.js';
 import { awsErrorName, awsHint, describeAwsError } from '../../aws/errors.js';
 
 /**
@@ -136,6 +137,14 @@ export function createSecretsManagerOrderLedger(options: SecretsManagerOrderLedg
     },
     async release(directoryUrl: string, reservationId: string, count: number): Promise<void> {
       await swap(directoryUrl, (ledger) => releaseInLedger(ledger, reservationId, count));
+    },
+    async usage(directoryUrl: string, budget: OrderBudget): Promise<OrderUsage> {
+      const secretId = idFor(directoryUrl);
+      try {
+        return usageInLedger((await current(secretId, directoryUrl)).ledger, budget, clock.now());
+      } catch (error) {
+        throw ledgerError(`cannot read the order budget ${secretId}`, error);
+      }
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   acmeAccountSchema,
   type OrderBudget,
   type OrderReservation,
+  type OrderUsage,
 } from '../../../ports/store.js';
 import { isErrno, writeFileAtomic } from './fs.js';
 import { FileOrderLedger } from './orders.js';
@@ -31,6 +32,10 @@ export class FileAccountStore implements AccountStore {
 
   releaseOrders(directoryUrl: string, reservationId: string, count: number): Promise<void> {
     return this.orders.release(directoryUrl, reservationId, count);
+  }
+
+  ordersInWindow(directoryUrl: string, budget: OrderBudget): Promise<OrderUsage> {
+    return this.orders.usage(directoryUrl, budget);
   }
 
   private path(directoryUrl: string): string {

@@ -10,8 +10,9 @@ import {
   parseLedger,
   releaseInLedger,
   reserveInLedger,
+  usageInLedger,
 } from '../../../ports/order-ledger.js';
-import { accountName, type OrderBudget, type OrderReservation } from '../../../ports/store.js';
+import { accountName, type OrderBudget, type OrderReservation, type OrderUsage } from '../../../ports/store.js';
 
 /**
  * The order budget's ledger in the file store, beside the account: `<dir>/_account/<host>.orders/`
@@ -139,5 +140,17 @@ export class FileOrderLedger {
 
   async release(directoryUrl: string, reservationId: string, count: number): Promise<void> {
     await this.swap(directoryUrl, (ledger) => releaseInLedger(ledger, reservationId, count));
+  }
+
+  async usage(directoryUrl: string, budget: OrderBudget): Promise<OrderUsage> {
+    const dir = this.dirFor(directoryUrl);
+    try {
+      const { ledger } = await this.current(dir, directoryUrl);
+      return usageInLedger(ledger, budget, this.clock.now());
+    } catch (error) {
+      throw new StoreError(`file: cannot read the order budget in ${dir}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
   }
 }
