@@ -35,6 +35,17 @@ export function parseLedger(value: unknown, directoryUrl: string): OrderLedger {
   };
 }
 
+/** Orders counted in the sliding window ending `now`, and when the oldest of them leaves it (read only). */
+export function usedInLedger(ledger: OrderLedger, budget: OrderBudget, now: Date): { used: number; freesAt?: string } {
+  const since = now.getTime() - budget.perMs;
+  const live = ledger.reservations.filter((r) => Date.parse(r.at) > since);
+  const oldest = live.map((r) => Date.parse(r.at)).sort((a, b) => a - b)[0];
+  return {
+    used: live.reduce((n, r) => n + r.count, 0),
+    ...(oldest !== undefined ? { freesAt: new Date(oldest + budget.perMs).toISOString() } : {}),
+  };
+}
+
 /**
  * Grants up to `want` orders in the sliding window ending `now`. Returns the reservation and the
  * ledger to store (reservations older than the window dropped), or only the refusal when nothing

@@ -241,6 +241,11 @@ export interface AccountStore {
   reserveOrders(directoryUrl: string, want: number, budget: OrderBudget, owner: string): Promise<OrderReservation>;
   /** Gives back `count` orders of a reservation that were not placed after all. */
   releaseOrders(directoryUrl: string, reservationId: string, count: number): Promise<void>;
+  /**
+   * Orders counted in the budget's current window, read without reserving or writing anything
+   * (the doctor's `limits` check). `freesAt`: when the oldest counted order leaves the window.
+   */
+  ordersInWindow?(directoryUrl: string, budget: OrderBudget): Promise<{ used: number; freesAt?: string }>;
 }
 
 /** `<host>` or `<host>_<port>` when the port is not 443 (PRODUCT §2). */

@@ -15,7 +15,7 @@ import { normName as norm, startZoneDns, type ZoneRecord, type ZoneSnapshot } fr
  *
  * Every query reads the zones from moto (ListHostedZones + ListResourceRecordSets) at that moment:
  * no caching, so a test sees its writes at once. Answers TXT, CNAME (chased, also across zones),
- * NS, SOA, A, AAAA, MX; NXDOMAIN for names that do not exist, NOERROR/NODATA with the SOA for names
+ * NS, SOA, CAA, A, AAAA, MX; NXDOMAIN for names that do not exist, NOERROR/NODATA with the SOA for names
  * that exist without the asked type (empty non-terminals included), REFUSED outside every zone.
  */
 
@@ -28,6 +28,13 @@ export interface Route53DnsOptions {
   endpoint?: string;
   client?: Route53Client;
   port?: number;
+  /** Serve only the zones named so (a shared moto holds other tests' zones, each read per query). */
+  only?: (zoneName: string) => boolean;
+  /**
+   * What the resolver's view adds to or changes in moto's zones, e.g. the parent zones a public
+   * resolver would also answer for, or NS records that point elsewhere (a zone never delegated).
+   */
+  transform?: (zones: ZoneSnapshot[]) => ZoneSnapshot[];
 }
 
 /** moto renders its SOA oddly ("{'Value': '…'}"): take the seven fields wherever they are. */
@@ -79,6 +86,14 @@ function toRecords(set: ResourceRecordSet, name: string, zone: string): ZoneReco
       });
     case 'SOA':
       return values.map((v) => ({ type: 'SOA', name, ttl, data: soaData(v, zone) }) as ZoneRecord);
+    case 'CAA':
+      return values.flatMap((v) => {
+        // Route 53 writes CAA as `<flags> <tag> "<value>"`.
+        const m = /^(\d+)\s+(\S+)\s+"(.*)"$/.exec(v.trim());
+        return m
+          ? [{ type: 'CAA', name, ttl, data: { flags: Number(m[1]), tag: m[2], value: m[3] } } as ZoneRecord]
+          : [];
+      });
     default:
       return [];
   }
@@ -122,8 +137,8 @@ export async function startRoute53Dns(options: Route53DnsOptions): Promise<ZoneD
   }
 
   async function snapshot(): Promise<ZoneSnapshot[]> {
-    const zones = await allZones();
-    return Promise.all(
+    const zones = (await allZones()).filter((z) => !options.only || options.only(norm(z.Name ?? '')));
+    const served = await Promise.all(
       zones.map(async (z) => {
         const name = norm(z.Name ?? '');
         const sets = (await zoneSets(z)).filter((s) => !s.SetIdentifier);
@@ -134,6 +149,7 @@ export async function startRoute53Dns(options: Route53DnsOptions): Promise<ZoneD
         };
       }),
     );
+    return options.transform ? options.transform(served) : served;
   }
 
   return startZoneDns({

@@ -40,6 +40,7 @@ export function createSecretsManagerAccountStore(
     ref: 'certkeeper/account/',
     reserveOrders: orders.reserve,
     releaseOrders: orders.release,
+    ordersInWindow: orders.inWindow,
 
     async load(directoryUrl) {
       const secretId = idFor(directoryUrl);

@@ -13,6 +13,7 @@ import {
   parseLedger,
   releaseInLedger,
   reserveInLedger,
+  usedInLedger,
 } from '../../../ports/order-ledger.js';
 import { accountName, type OrderBudget, type OrderReservation } from '../../../ports/store.js';
 import { awsErrorName, awsHint, describeAwsError } from '../../aws/errors.js';
@@ -136,6 +137,16 @@ export function createSecretsManagerOrderLedger(options: SecretsManagerOrderLedg
     },
     async release(directoryUrl: string, reservationId: string, count: number): Promise<void> {
       await swap(directoryUrl, (ledger) => releaseInLedger(ledger, reservationId, count));
+    },
+    /** One GetSecretValue; a missing ledger secret is an empty window. */
+    async inWindow(directoryUrl: string, budget: OrderBudget): Promise<{ used: number; freesAt?: string }> {
+      const secretId = idFor(directoryUrl);
+      try {
+        const { ledger } = await current(secretId, directoryUrl);
+        return usedInLedger(ledger, budget, clock.now());
+      } catch (error) {
+        throw ledgerError(`cannot read the order budget ${secretId}`, error);
+      }
     },
   };
 }

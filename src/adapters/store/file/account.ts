@@ -33,6 +33,10 @@ export class FileAccountStore implements AccountStore {
     return this.orders.release(directoryUrl, reservationId, count);
   }
 
+  ordersInWindow(directoryUrl: string, budget: OrderBudget): Promise<{ used: number; freesAt?: string }> {
+    return this.orders.inWindow(directoryUrl, budget);
+  }
+
   private path(directoryUrl: string): string {
     return join(this.ref, `${accountName(directoryUrl)}.json`);
   }

@@ -10,6 +10,7 @@ import {
   parseLedger,
   releaseInLedger,
   reserveInLedger,
+  usedInLedger,
 } from '../../../ports/order-ledger.js';
 import { accountName, type OrderBudget, type OrderReservation } from '../../../ports/store.js';
 
@@ -139,5 +140,18 @@ export class FileOrderLedger {
 
   async release(directoryUrl: string, reservationId: string, count: number): Promise<void> {
     await this.swap(directoryUrl, (ledger) => releaseInLedger(ledger, reservationId, count));
+  }
+
+  /** Reads the current version only: no directory is made, nothing is written. */
+  async inWindow(directoryUrl: string, budget: OrderBudget): Promise<{ used: number; freesAt?: string }> {
+    const dir = this.dirFor(directoryUrl);
+    try {
+      const { ledger } = await this.current(dir, directoryUrl);
+      return usedInLedger(ledger, budget, this.clock.now());
+    } catch (error) {
+      throw new StoreError(`file: cannot read the order budget in ${dir}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
   }
 }
