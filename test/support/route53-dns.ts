@@ -35,6 +35,11 @@ export interface Route53DnsOptions {
    * resolver would also answer for, or NS records that point elsewhere (a zone never delegated).
    */
   transform?: (zones: ZoneSnapshot[]) => ZoneSnapshot[];
+  /**
+   * Answer from a snapshot up to this old (default 0: every query reads moto). Each snapshot costs
+   * one ListResourceRecordSets per zone, so a burst of lookups (the doctor's) is answered from one.
+   */
+  cacheMs?: number;
 }
 
 /** moto renders its SOA oddly ("{'Value': '…'}"): take the seven fields wherever they are. */
@@ -152,8 +157,22 @@ export async function startRoute53Dns(options: Route53DnsOptions): Promise<ZoneD
     return options.transform ? options.transform(served) : served;
   }
 
+  let cached: { at: number; zones: Promise<ZoneSnapshot[]> } | undefined;
+  const zones = (): Promise<ZoneSnapshot[]> => {
+    const cacheMs = options.cacheMs ?? 0;
+    if (cacheMs > 0 && cached && Date.now() - cached.at < cacheMs) return cached.zones;
+    const fresh = snapshot();
+    if (cacheMs > 0) {
+      cached = { at: Date.now(), zones: fresh };
+      fresh.catch(() => {
+        cached = undefined;
+      });
+    }
+    return fresh;
+  };
+
   return startZoneDns({
-    zones: snapshot,
+    zones,
     label: 'route53-dns',
     ...(options.port !== undefined ? { port: options.port } : {}),
   });

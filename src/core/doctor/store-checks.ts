@@ -31,8 +31,12 @@ export function decideStore(f: StoreFacts): Verdict {
   const where = `${f.type} ${f.ref}`;
   const verdicts: Verdict[] = [];
   if (!f.read.ok) {
+    const message = f.read.error.message;
     verdicts.push(
-      fail(`cannot read ${where}: ${f.read.error.message}`, f.read.error.hint ?? 'check the store and its credentials'),
+      fail(
+        message.includes(f.ref) ? message : `cannot read ${where}: ${message}`,
+        f.read.error.hint ?? 'check the store and its credentials',
+      ),
     );
   } else if (f.read.result.kind === 'unreadable') {
     verdicts.push(

@@ -13,6 +13,7 @@ import {
 } from '../../../src/core/doctor/report.js';
 import { decideEndpoint, decideExpiry, decideStore, type StoreFacts } from '../../../src/core/doctor/store-checks.js';
 import { AcmeError, ConfigError } from '../../../src/ports/errors.js';
+import type { EndpointState } from '../../../src/ports/hooks.js';
 import { makeCertificate } from '../../support/aws.js';
 
 /** Each check's decision over facts, for the paths the real components are not asked to produce. */
@@ -238,8 +239,7 @@ describe('store, expiry, endpoint', () => {
   });
 
   it('endpoint: the stored serial passes; another is "stored but not deployed"; unreachable warns', () => {
-    const inspected = (states: Parameters<typeof decideEndpoint>[0] & { kind: 'inspected' }['states']) =>
-      decideEndpoint({ kind: 'inspected', serialNumber: 'abc', states });
+    const inspected = (states: EndpointState[]) => decideEndpoint({ kind: 'inspected', serialNumber: 'abc', states });
     expect(inspected([{ endpoint: 'a:443', servedSerial: 'abc', serves: true }]).status).toBe('pass');
     const old = inspected([{ endpoint: 'a:443', servedSerial: 'def', serves: false }]);
     expect(old.status).toBe('warn');
