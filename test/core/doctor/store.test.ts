@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createAdapters, registry } from '../../../src/adapters/registry.js';
+import { createSecretsManagerAccountStore } from '../../../src/adapters/store/aws-secrets-manager/account.js';
 import { createSecretsManagerStore } from '../../../src/adapters/store/aws-secrets-manager/store.js';
 import { FileAccountStore } from '../../../src/adapters/store/file/account.js';
 import { FileStore } from '../../../src/adapters/store/file/store.js';
@@ -122,6 +123,25 @@ describe('store: Secrets Manager', () => {
     expect(
       (all.SecretList ?? []).map((s) => s.Name).filter((n) => n?.endsWith('.lock') || n?.includes('account')),
     ).toEqual([]);
+  });
+});
+
+describe('AccountStore.ordersInWindow', () => {
+  it('Secrets Manager: reads the ledger a reservation wrote, and writes nothing itself', async () => {
+    const accounts = createSecretsManagerAccountStore(
+      { type: 'aws-secrets-manager' },
+      { logger: silentLogger, clock: systemClock, clients: aws.clients },
+    );
+    const url = 'https://ledger.doctor.example/dir';
+    const budget = { orders: 10, perMs: 3_600_000 };
+    expect(await accounts.ordersInWindow?.(url, budget)).toEqual({ used: 0 });
+    await accounts.reserveOrders(url, 4, budget, 'x');
+    const versions = () =>
+      sm.send(new ListSecretVersionIdsCommand({ SecretId: 'certkeeper/account/ledger.doctor.example.orders' }));
+    const before = (await versions()).Versions?.length;
+    const seen = await accounts.ordersInWindow?.(url, budget);
+    expect(seen).toMatchObject({ used: 4, freesAt: expect.stringMatching(/^20\d\d-/) });
+    expect((await versions()).Versions?.length).toBe(before);
   });
 });
 
