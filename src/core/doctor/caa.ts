@@ -112,7 +112,7 @@ export function decideCaa(name: string, relevant: RelevantCaa | undefined, ctx: 
       .join(', ');
     const fallback = wildcard && tag === 'issue' ? ' (no issuewild, so issue applies)' : '';
     return fail(
-      `${name}: CAA ${tag} at ${at} allows ${allowed}${fallback}, not ${ours.join(' / ')}: ${kind} is forbidden`,
+      `${name}: CAA ${tag} at ${at} allows ${allowed}${fallback}, not ${ours.join(' / ')} (the CA's CAA identity ${ctx.identities.source === 'directory' ? 'in its directory' : 'in acme.caaIdentities'}): ${kind} is forbidden`,
       wildcard && tag === 'issuewild'
         ? `add the record ${at}. CAA 0 issuewild "${identity}" (or remove the issuewild records at ${at}, so that issue applies)`
         : `add the record ${at}. CAA 0 ${tag} "${identity}" beside those you keep`,

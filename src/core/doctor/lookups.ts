@@ -23,7 +23,7 @@ export class DoctorLookups {
 
   constructor(private readonly lookup: DnsLookup) {}
 
-  /** Every query asked so far, by kind: for tests and the debug log. */
+  /** Distinct queries asked so far (each is asked once). */
   get size(): number {
     return this.cache.size;
   }
