@@ -20,6 +20,8 @@ import { intEnv, measure, mib, msf, ROOT, Scope, say, sec, stats, ToolError, tab
 const TARGET_MS = 2000;
 const AWS_ENV = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
 
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
 function baseEnv(extra = {}) {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', LANG: 'C.UTF-8', ...extra };
 }
@@ -139,23 +141,15 @@ export async function runDoctor({ rss, ck, devstack, load, tmp }) {
     await writeFile(cfg, JSON.stringify(config, null, 2));
 
     say(`doctor: seeding ${certs} stored certificates and the ACME account`);
-    const [
-      { FileStore },
-      { FileAccountStore },
-      { AcmeSession },
-      { parseConfig },
-      { parseCertificate },
-      clockMod,
-      logMod,
-    ] = await Promise.all([
-      load('../src/adapters/store/file/store.ts'),
-      load('../src/adapters/store/file/account.ts'),
-      load('../src/core/acme.ts'),
-      load('../src/entrypoints/config.ts'),
-      load('../src/core/certinfo.ts'),
-      load('../src/ports/clock.ts'),
-      load('../src/ports/logger.ts'),
-    ]);
+    const [{ FileStore }, { FileAccountStore }, { AcmeSession }, { parseConfig }, { parseCertificate }, clockMod] =
+      await Promise.all([
+        load('../src/adapters/store/file/store.ts'),
+        load('../src/adapters/store/file/account.ts'),
+        load('../src/core/acme.ts'),
+        load('../src/entrypoints/config.ts'),
+        load('../src/core/certinfo.ts'),
+        load('../src/ports/clock.ts'),
+      ]);
     const now = Date.now();
     for (const [i, id] of ids.entries()) {
       const domains = domainsOf(i);
@@ -181,7 +175,7 @@ export async function runDoctor({ rss, ck, devstack, load, tmp }) {
     const parsed = parseConfig(config, { env: {} });
     await AcmeSession.open(parsed.acme, new FileAccountStore(storeDir), {
       clock: clockMod.systemClock,
-      logger: logMod.silentLogger,
+      logger: quiet,
     });
     const before = tree(storeDir);
 

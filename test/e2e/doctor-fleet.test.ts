@@ -12,10 +12,10 @@ import type { CheckResult, DoctorReport } from '../../src/core/doctor/report.js'
 import { main } from '../../src/entrypoints/cli/main.js';
 import { parseConfig } from '../../src/entrypoints/config.js';
 import { systemClock } from '../../src/ports/clock.js';
-import { silentLogger } from '../../src/ports/logger.js';
 import { type AriShim, startAriShim } from '../support/ari-shim.js';
 import { tempDir, uniqueZone } from '../support/certkeeper.js';
 import { makeReadOnly, seedCertificate, startTlsEndpoint, treeSnapshot, zonesSnapshot } from '../support/doctor.js';
+import { recordingLogger } from '../support/logger.js';
 import { type Route53Dns, startRoute53Dns } from '../support/route53-dns.js';
 import { getStack } from '../support/stack.js';
 import type { ZoneSnapshot } from '../support/zone-dns.js';
@@ -213,7 +213,7 @@ beforeAll(async () => {
   // The account a run would have registered (through the shim), so acme.account can check it.
   const { AcmeSession } = await import('../../src/core/acme.js');
   const config = parseConfig(fleet, { env: process.env });
-  await AcmeSession.open(config.acme, new FileAccountStore(certs), { clock: systemClock, logger: silentLogger });
+  await AcmeSession.open(config.acme, new FileAccountStore(certs), { clock: systemClock, logger: recordingLogger() });
   restoreReadOnly = await makeReadOnly(ro);
   shim.resetLog();
 }, 30_000);

@@ -86,7 +86,7 @@ describe('Action: command doctor', () => {
     expect(JSON.parse(run.outputs.checks ?? '{}').checks[0]).toMatchObject({ check: 'config', status: 'fail' });
     const unknown = await runAction(broken, { command: 'doktor' });
     expect(unknown.code).toBe(2);
-    expect(unknown.stdout).toContain('input command: must be one of run, plan, doctor');
+    expect(unknown.stdout).toContain('input command: must be one of run, plan, doctor, report');
   });
 });
 
@@ -116,7 +116,7 @@ describe('Lambda: event command doctor', () => {
 
     const bad = await invokeLambda({ command: 'doktor' }, { CERTKEEPER_CONFIG: JSON.stringify(config) });
     expect(bad.outcome).toMatchObject({ ok: false, name: 'InvalidConfigError' });
-    expect(!bad.outcome.ok && bad.outcome.message).toContain('event.command: must be one of run, doctor');
+    expect(!bad.outcome.ok && bad.outcome.message).toContain('event.command: must be "run", "doctor", "report"');
   });
 });
 

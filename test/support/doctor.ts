@@ -13,7 +13,7 @@ import { FileStore } from '../../src/adapters/store/file/store.js';
 import { parseCertificate } from '../../src/core/certinfo.js';
 import { systemClock } from '../../src/ports/clock.js';
 import type { StoredCertificate } from '../../src/ports/store.js';
-import { makeCertificate } from './aws.js';
+import { makeCertificate } from './fixtures.js';
 import { registerSecret } from './secrets-guard.js';
 
 /** Helpers for the doctor's tests: stored certificates, endpoints, unwritable stores, "nothing changed" snapshots. */

@@ -10,6 +10,7 @@ import {
   forDisplay,
 } from '../../core/doctor/report.js';
 import type { FailOn } from '../../core/results.js';
+import { inShard, type Shard } from '../../core/shard.js';
 import { systemClock } from '../../ports/clock.js';
 import { ConfigError } from '../../ports/errors.js';
 import { loadConfigFile } from '../config.js';
@@ -21,6 +22,8 @@ export async function doctorCommand(opts: {
   io: CliIo;
   configPath: string;
   only: string[];
+  /** Only the certificates of this shard; the checks of the whole config still run. */
+  shard?: Shard;
   probe: boolean;
   json: boolean;
   verbose: boolean;
@@ -44,12 +47,15 @@ export async function doctorCommand(opts: {
     return 2;
   }
   const logger = consoleLogger({ verbose: opts.verbose, write: (l) => io.stderr(`${l}\n`) });
+  // As for run: the adapters see the whole config (the account lives in the first certificate's store).
   const adapters = createAdapters(config, { clock: systemClock, logger, env: io.env, entry: 'cli' });
+  const { shard } = opts;
+  const checked = shard ? { ...config, certificates: config.certificates.filter((c) => inShard(c.id, shard)) } : config;
   const interrupt = abortOnSignals(logger);
   let report: DoctorReport;
   try {
     report = await doctor(
-      config,
+      checked,
       {
         only: opts.only,
         probe: opts.probe,

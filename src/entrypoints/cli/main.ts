@@ -102,11 +102,20 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       return 0;
     }
     case 'doctor': {
+      let shard: Shard | undefined;
+      try {
+        if (values.shard !== undefined) shard = parseShard(values.shard);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        io.stderr(`certkeeper: ${error.message}\n`);
+        return 2;
+      }
       const { doctorCommand } = await import('./doctor.js');
       return doctorCommand({
         io,
         configPath: values.config,
         only,
+        ...(shard ? { shard } : {}),
         probe: Boolean(values.probe),
         json: Boolean(values.json),
         verbose: Boolean(values.verbose),

@@ -58,10 +58,7 @@ export class InvalidConfigError extends Error {
   }
 }
 
-export async function handler(
-  event: unknown,
-  context: LambdaContext,
-): Promise<RunReport | FleetReport | DoctorReport> {
+export async function handler(event: unknown, context: LambdaContext): Promise<RunReport | FleetReport | DoctorReport> {
   ptLogger.addContext(context as unknown as Parameters<PowertoolsLogger['addContext']>[0]);
   const logger = powertoolsLogger(ptLogger);
   const env = process.env;

@@ -11,10 +11,10 @@ import { doctor } from '../../../src/core/doctor/doctor.js';
 import type { DoctorReport } from '../../../src/core/doctor/report.js';
 import { parseConfig } from '../../../src/entrypoints/config.js';
 import { systemClock } from '../../../src/ports/clock.js';
-import { silentLogger } from '../../../src/ports/logger.js';
 import { type AriShim, startAriShim } from '../../support/ari-shim.js';
 import { localConfig, tempDir, uniqueZone } from '../../support/certkeeper.js';
 import { seedCertificate } from '../../support/doctor.js';
+import { recordingLogger } from '../../support/logger.js';
 import { registerSecret } from '../../support/secrets-guard.js';
 import { getStack } from '../../support/stack.js';
 import { startZoneDns, type ZoneDns } from '../../support/zone-dns.js';
@@ -65,7 +65,7 @@ async function run(raw: Record<string, unknown>): Promise<DoctorReport> {
   const config = parseConfig(raw, { env: {} });
   const adapters = createAdapters(config, {
     clock: systemClock,
-    logger: silentLogger,
+    logger: recordingLogger(),
     env: {},
     entry: 'cli',
     lookup: createNodeDnsLookup(),
@@ -73,7 +73,7 @@ async function run(raw: Record<string, unknown>): Promise<DoctorReport> {
   return doctor(
     config,
     { owner: 'doctor:test' },
-    { adapters, clock: systemClock, logger: silentLogger, cas: registry.cas },
+    { adapters, clock: systemClock, logger: recordingLogger(), cas: registry.cas },
   );
 }
 
@@ -98,7 +98,7 @@ describe('acme.account', () => {
     const raw = await configFor(dir);
     const config = parseConfig(raw, { env: {} });
     const accounts = new FileAccountStore(dir);
-    await AcmeSession.open(config.acme, accounts, { clock: systemClock, logger: silentLogger });
+    await AcmeSession.open(config.acme, accounts, { clock: systemClock, logger: recordingLogger() });
     const stored = await accounts.load(config.acme.directoryUrl);
     if (!stored) throw new Error('no account stored');
     registerSecret(stored.accountKey);

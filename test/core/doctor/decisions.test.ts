@@ -14,7 +14,7 @@ import {
 import { decideEndpoint, decideExpiry, decideStore, type StoreFacts } from '../../../src/core/doctor/store-checks.js';
 import { AcmeError, ConfigError } from '../../../src/ports/errors.js';
 import type { EndpointState } from '../../../src/ports/hooks.js';
-import { makeCertificate } from '../../support/aws.js';
+import { makeCertificate } from '../../support/fixtures.js';
 
 /** Each check's decision over facts, for the paths the real components are not asked to produce. */
 

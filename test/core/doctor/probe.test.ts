@@ -7,8 +7,8 @@ import { FileStore } from '../../../src/adapters/store/file/store.js';
 import { probePropagation } from '../../../src/core/doctor/probe.js';
 import { systemClock } from '../../../src/ports/clock.js';
 import type { DnsProvider } from '../../../src/ports/dns.js';
-import { silentLogger } from '../../../src/ports/logger.js';
 import { tempDir, txtValues, uniqueZone } from '../../support/certkeeper.js';
+import { recordingLogger } from '../../support/logger.js';
 import { getStack } from '../../support/stack.js';
 import { startZoneDns, type ZoneDns } from '../../support/zone-dns.js';
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(() => elsewhere?.stop());
 
-const deps = { clock: systemClock, logger: silentLogger, lookup: createNodeDnsLookup() };
+const deps = { clock: systemClock, logger: recordingLogger(), lookup: createNodeDnsLookup() };
 const provider = () => createChalltestsrvProvider({ url: stack.challtestsrvUrl });
 
 async function request(overrides: { provider?: DnsProvider; resolvers?: string[]; timeoutMs?: number } = {}) {

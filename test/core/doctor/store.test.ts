@@ -16,10 +16,11 @@ import { doctor } from '../../../src/core/doctor/doctor.js';
 import type { DoctorReport } from '../../../src/core/doctor/report.js';
 import { parseConfig } from '../../../src/entrypoints/config.js';
 import { systemClock } from '../../../src/ports/clock.js';
-import { silentLogger } from '../../../src/ports/logger.js';
-import { makeCertificate, useMoto } from '../../support/aws.js';
+import { useMoto } from '../../support/aws.js';
 import { localConfig, tempDir, uniqueZone } from '../../support/certkeeper.js';
 import { treeSnapshot } from '../../support/doctor.js';
+import { makeCertificate } from '../../support/fixtures.js';
+import { recordingLogger } from '../../support/logger.js';
 import { registerSecret } from '../../support/secrets-guard.js';
 import { getStack } from '../../support/stack.js';
 
@@ -41,7 +42,7 @@ async function runDoctor(raw: Record<string, unknown>, only?: string[]): Promise
   const config = parseConfig(raw, { env: {} });
   const adapters = createAdapters(config, {
     clock: systemClock,
-    logger: silentLogger,
+    logger: recordingLogger(),
     env: {},
     entry: 'cli',
     services: { aws: aws.clients },
@@ -52,7 +53,7 @@ async function runDoctor(raw: Record<string, unknown>, only?: string[]): Promise
     {
       adapters,
       clock: systemClock,
-      logger: silentLogger,
+      logger: recordingLogger(),
       cas: registry.cas,
     },
   );
@@ -86,7 +87,7 @@ describe('store: Secrets Manager', () => {
         id,
         { type: 'aws-secrets-manager' },
         {
-          logger: silentLogger,
+          logger: recordingLogger(),
           clock: systemClock,
           clients: aws.clients,
         },
@@ -130,7 +131,7 @@ describe('AccountStore.ordersInWindow', () => {
   it('Secrets Manager: reads the ledger a reservation wrote, and writes nothing itself', async () => {
     const accounts = createSecretsManagerAccountStore(
       { type: 'aws-secrets-manager' },
-      { logger: silentLogger, clock: systemClock, clients: aws.clients },
+      { logger: recordingLogger(), clock: systemClock, clients: aws.clients },
     );
     const url = 'https://ledger.doctor.example/dir';
     const budget = { orders: 10, perMs: 3_600_000 };
