@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{a,b,c,d,e}from"./chunk-7XKDC3OZ.js";import"./chunk-N26RE446.js";import"./chunk-V3S6JJAJ.js";import"./chunk-KJG6LBSB.js";import"./chunk-5BYBCQUQ.js";import"./chunk-POEC3V27.js";import"./chunk-J6HWUZBO.js";import"./chunk-BFHPYQZG.js";export{d as AcmeSession,b as parseRetryAfter,e as pollAcme,c as problemToError,a as readDirectory};

@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{a,b,c,d,e}from"./chunk-HBLX6YYD.js";import"./chunk-N26RE446.js";import"./chunk-7QA6LA25.js";import"./chunk-6WW7BU5Z.js";import"./chunk-PCSNGVEO.js";import"./chunk-5BYBCQUQ.js";import"./chunk-POEC3V27.js";import"./chunk-J6HWUZBO.js";import"./chunk-BFHPYQZG.js";export{d as AcmeSession,b as parseRetryAfter,e as pollAcme,c as problemToError,a as readDirectory};

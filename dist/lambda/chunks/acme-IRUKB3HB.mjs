@@ -1,0 +1,2 @@
+import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
+import{a,b,c,d,e}from"./chunk-CUTB43KU.mjs";import"./chunk-KSQVSZH2.mjs";import"./chunk-W4QONFOM.mjs";import"./chunk-H4M6IN2S.mjs";import"./chunk-A5NLSMQU.mjs";import"./chunk-IPPF7WO2.mjs";import"./chunk-CJ6GZUPR.mjs";import"./chunk-EBNU3343.mjs";export{d as AcmeSession,b as parseRetryAfter,e as pollAcme,c as problemToError,a as readDirectory};
