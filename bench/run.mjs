@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: certkeeper's benchmarks, each a section; all of them by default.
 //
-//   node bench/run.mjs [single] [entrypoints] [fleet] [report]   (or BENCH_SECTIONS=single,fleet)
+//   node bench/run.mjs [single] [entrypoints] [fleet] [report] [doctor]   (or BENCH_SECTIONS=single,fleet)
 //
 //   single       certkeeper vs lego, one apex + wildcard certificate per run (bench/single.mjs)
 //   entrypoints  bundle sizes, cold import times, a no-op run over 50 stored certificates as the
@@ -9,6 +9,7 @@
 //   fleet        50 certificates with Route 53's change latency, certkeeper vs lego (bench/fleet.mjs)
 //   report       `certkeeper report` over 500 stored certificates, file store and Secrets Manager
 //                on moto, whole process (bench/report.mjs)
+//   doctor       certkeeper doctor over 50 certificates on the local stack, whole process (bench/doctor.mjs)
 //
 // Prints each section's table, then a summary of every target; writes every number to
 // bench/out/latest.json. Exit status: 0 done, 1 a section failed (the others still run),
@@ -33,7 +34,7 @@ import {
   tail,
 } from './lib.mjs';
 
-const SECTIONS = ['single', 'entrypoints', 'fleet', 'report'];
+const SECTIONS = ['single', 'entrypoints', 'fleet', 'report', 'doctor'];
 const asked = [
   ...process.argv.slice(2),
   ...(process.env.BENCH_SECTIONS ?? '')
@@ -94,6 +95,7 @@ async function main() {
         entrypoints: mod.runEntrypoints,
         fleet: mod.runFleet,
         report: mod.runReport,
+        doctor: mod.runDoctor,
       }[name];
       const result = await run({ ...tools, tmp });
       done[name] = result;

@@ -57,18 +57,25 @@ export const hooks: readonly HookDescriptor[] = [
 ] as unknown as HookDescriptor[];
 
 const LETS_ENCRYPT_BUDGET = { orders: 300, perMs: 3 * 3_600_000 };
+const WEEK_MS = 7 * 86_400_000;
 
-/** The CAs `acme.directory` knows by name; Let's Encrypt's limit of 300 new orders / account / 3 h is the default budget. */
+/**
+ * The CAs `acme.directory` knows by name; Let's Encrypt's limit of 300 new orders / account / 3 h is
+ * the default budget. Its 50 new certificates per registered domain per week (staging: 30,000) is
+ * what the doctor's `limits` check holds due certificates against.
+ */
 export const cas: readonly CaDescriptor[] = [
   {
     name: 'letsencrypt',
     directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
     orderBudget: LETS_ENCRYPT_BUDGET,
+    registeredDomainLimit: { certificates: 50, perMs: WEEK_MS },
   },
   {
     name: 'letsencrypt-staging',
     directoryUrl: 'https://acme-staging-v02.api.letsencrypt.org/directory',
     orderBudget: LETS_ENCRYPT_BUDGET,
+    registeredDomainLimit: { certificates: 30_000, perMs: WEEK_MS },
   },
   { name: 'zerossl', directoryUrl: 'https://acme.zerossl.com/v2/DV90' },
   { name: 'google', directoryUrl: 'https://dv.acme-v02.api.pki.goog/directory' },

@@ -234,6 +234,13 @@ interface InnerClient {
   http: { maxBadNonceRetries: number };
 }
 
+/**
+ * What the CA says of a stored account (POST-as-GET on its URL, RFC 8555 §7.3): its `status`
+ * (`valid`, `deactivated`, `revoked`), or the problem it answered with (a deactivated account's
+ * requests are refused as `unauthorized`; one it forgot, `accountDoesNotExist`).
+ */
+export type AccountStatus = { ok: true; status: string } | { ok: false; error: AcmeError };
+
 /** One account on one directory for one run; shared by all certificates of the run. */
 export class AcmeSession {
   private client!: Client;
@@ -244,11 +251,44 @@ export class AcmeSession {
 
   private constructor(
     private readonly config: Config['acme'],
-    private readonly accounts: AccountStore,
+    /** Absent for a read-only session (the doctor), which must never register an account. */
+    private readonly accounts: AccountStore | undefined,
     private readonly deps: AcmeDeps,
     private readonly ca: AcmeDirectoryClient,
     private readonly rawDirectory: unknown,
   ) {}
+
+  /**
+   * A session that only reads (the doctor): the directory, and what the CA says of a stored
+   * account. It has no account store, so nothing it does can register or save an account.
+   */
+  static async readOnly(
+    config: Config['acme'],
+    deps: AcmeDeps,
+    ca: AcmeDirectoryClient = new AcmeDirectoryClient(config, deps),
+  ): Promise<AcmeSession> {
+    await configureHttp(config.caBundle);
+    const { raw } = await ca.fetch();
+    const session = new AcmeSession(config, undefined, deps, ca, raw);
+    // acme-client wants a key to build a client; this one never signs anything that is sent.
+    session.useAccount(await generatePrivateKey('ec-p256'), undefined);
+    return session;
+  }
+
+  /**
+   * POST-as-GET on the stored account's URL, signed with its key: its status at the CA, or the
+   * problem the CA answers. Never registers: unlike `request`, an `accountDoesNotExist` is
+   * reported, not answered with a new account.
+   */
+  async accountStatus(account: Pick<AcmeAccount, 'accountUrl' | 'accountKey'>): Promise<AccountStatus> {
+    this.useAccount(account.accountKey, account.accountUrl);
+    const resp = await this.withRetries('read account', () => this.inner.api.apiRequest(account.accountUrl, null, []));
+    if (resp.status < 400) {
+      const status = (resp.data as { status?: unknown } | undefined)?.status;
+      return { ok: true, status: typeof status === 'string' ? status : 'unknown' };
+    }
+    return { ok: false, error: this.toError(resp, 'read account') };
+  }
 
   /**
    * Loads the stored account or registers one (and stores it). Never registers when one is stored.
@@ -295,6 +335,8 @@ export class AcmeSession {
 
   private async register(): Promise<void> {
     const { logger } = this.deps;
+    const accounts = this.accounts;
+    if (!accounts) throw new AcmeError('internal', 'acme: a read-only session cannot register an account');
     const accountKey = await generatePrivateKey('ec-p256');
     this.useAccount(accountKey, undefined);
     const payload = {
@@ -325,7 +367,7 @@ export class AcmeSession {
       accountKey,
       createdAt: this.deps.clock.now().toISOString(),
     };
-    await this.accounts.save(account);
+    await accounts.save(account);
     logger.info('acme: registered a new account', { account: accountUrl });
   }
 

@@ -139,6 +139,11 @@ export interface CaDescriptor {
   readonly directoryUrl: string;
   /** The CA's new-order limit per account, applied as the default `acme.orderBudget`. */
   readonly orderBudget?: { orders: number; perMs: number };
+  /**
+   * New certificates per registered domain (public suffix + 1) per window, renewals of the same
+   * names exempt but counted (Let's Encrypt: 50 per 7 days); the doctor's `limits` check.
+   */
+  readonly registeredDomainLimit?: { certificates: number; perMs: number };
 }
 
 /** The registry: one array per kind. `defaultStore` is the store used when a certificate names none. */

@@ -27,6 +27,27 @@ export interface DeployHook {
   /** Hands the hook the PEMs, private key included (the `command` hook); every other hook gets none. */
   readonly receivesKeyMaterial?: boolean;
   run(event: CertificateEvent, context: HookContext, signal?: AbortSignal): Promise<HookOutcome>;
+  /**
+   * What each endpoint the hook deploys to serves now, against the stored certificate (the
+   * doctor's `endpoint` check): one look, no waiting, nothing changed. Hooks without endpoints
+   * (webhooks, commands) have none.
+   */
+  inspect?(
+    expected: { serialNumber: string; domains: readonly string[] },
+    signal?: AbortSignal,
+  ): Promise<EndpointState[]>;
+}
+
+/** One endpoint as `DeployHook.inspect` found it. */
+export interface EndpointState {
+  /** As configured, e.g. "example.com:443". */
+  endpoint: string;
+  /** The serial of the leaf it served (lowercase hex), when the handshake succeeded. */
+  servedSerial?: string;
+  /** True when that serial is the expected one. */
+  serves: boolean;
+  /** Why nothing could be read (connection refused, handshake timeout, …). */
+  error?: string;
 }
 
 export interface HookContext {

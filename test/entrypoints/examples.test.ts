@@ -81,7 +81,14 @@ describe('action.yml', () => {
     }
     expect(action.inputs.config?.default).toBe('certkeeper.yml');
     expect(action.inputs['fail-on']?.default).toBe('error');
-    expect(Object.keys(action.outputs).sort()).toEqual(['deferred', 'failed', 'next-check', 'renewed', 'results']);
+    expect(Object.keys(action.outputs).sort()).toEqual([
+      'checks',
+      'deferred',
+      'failed',
+      'next-check',
+      'renewed',
+      'results',
+    ]);
     expect(action.runs).toEqual({ using: 'node24', main: 'dist/action/index.js' });
     expect(action.branding?.icon).toBeTruthy();
   });

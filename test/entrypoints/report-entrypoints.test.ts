@@ -64,7 +64,7 @@ describe('report through the entry points', () => {
     expect(failing.code).toBe(1);
     const bad = await runAction(workspace, { command: 'renew-everything' });
     expect(bad.code).toBe(2);
-    expect(bad.stdout).toContain('input command: must be run or report');
+    expect(bad.stdout).toContain('input command: must be one of run, plan, doctor, report');
   });
 
   it('Action run (dry run): the picture stands above the results table', async () => {

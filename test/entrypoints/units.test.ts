@@ -5,7 +5,7 @@ import { configSecrets, lineMasker, maskingAdapters } from '../../src/entrypoint
 import { annotations, daysBar, escapeHtml, summaryTable } from '../../src/entrypoints/action/summary.js';
 import { parseConfig } from '../../src/entrypoints/config.js';
 import { loadLambdaConfig } from '../../src/entrypoints/lambda/config.js';
-import { parseEvent } from '../../src/entrypoints/lambda/event.js';
+import { parseEvent, parseProbe } from '../../src/entrypoints/lambda/event.js';
 import type { AdapterFactory } from '../../src/ports/adapter.js';
 import type { ConfigError } from '../../src/ports/errors.js';
 import type { CertificateStore, StoredCertificate } from '../../src/ports/store.js';
@@ -102,7 +102,11 @@ describe('action: inputs', () => {
     expect(inputs.shortcut.domains).toEqual(['x.example.com', '*.x.example.com']);
     expect(inputs.command).toBe('run');
     expect(readInputs(get({ command: 'report' })).command).toBe('report');
-    expect(() => readInputs(get({ command: 'renew' }))).toThrow(/input command: must be run or report/);
+    expect(readInputs(get({ command: 'doctor' })).command).toBe('doctor');
+    expect(readInputs(get({ command: 'plan' }))).toMatchObject({ command: 'plan', dryRun: true });
+    expect(() => readInputs(get({ command: 'renew' }))).toThrow(
+      /input command: must be one of run, plan, doctor, report, not "renew"/,
+    );
   });
 
   it('derives the id from the first domain', () => {
@@ -212,10 +216,15 @@ describe('lambda: event and config source', () => {
     expect(() => parseEvent({ only: [1] })).toThrow(/event.only/);
   });
 
-  it('reads the command: run by default, report, nothing else', () => {
+  it('reads the command: run by default, doctor, report, nothing else', () => {
     expect(parseEvent({ command: 'report' }).command).toBe('report');
     expect(parseEvent({ detail: { command: 'report' } }).command).toBe('report');
-    expect(() => parseEvent({ command: 'renew-all' })).toThrow(/event.command: must be "run" or "report"/);
+    expect(parseEvent({ command: 'doctor' }).command).toBe('doctor');
+    expect(() => parseEvent({ command: 'renew-all' })).toThrow(/event.command: must be "run", "doctor", "report"/);
+    expect(parseProbe({ command: 'doctor', probe: true })).toBe(true);
+    expect(parseProbe({ detail: { probe: 'true' } })).toBe(true);
+    expect(parseProbe({})).toBe(false);
+    expect(() => parseProbe({ probe: 'yes' })).toThrow(/event.probe: must be true or false/);
   });
 
   it('takes exactly one config source', async () => {

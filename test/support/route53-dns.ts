@@ -15,7 +15,7 @@ import { normName as norm, startZoneDns, type ZoneRecord, type ZoneSnapshot } fr
  *
  * Every query reads the zones from moto (ListHostedZones + ListResourceRecordSets) at that moment:
  * no caching, so a test sees its writes at once. Answers TXT, CNAME (chased, also across zones),
- * NS, SOA, A, AAAA, MX; NXDOMAIN for names that do not exist, NOERROR/NODATA with the SOA for names
+ * NS, SOA, CAA, A, AAAA, MX; NXDOMAIN for names that do not exist, NOERROR/NODATA with the SOA for names
  * that exist without the asked type (empty non-terminals included), REFUSED outside every zone.
  */
 
@@ -28,6 +28,18 @@ export interface Route53DnsOptions {
   endpoint?: string;
   client?: Route53Client;
   port?: number;
+  /** Serve only the zones named so (a shared moto holds other tests' zones, each read per query). */
+  only?: (zoneName: string) => boolean;
+  /**
+   * What the resolver's view adds to or changes in moto's zones, e.g. the parent zones a public
+   * resolver would also answer for, or NS records that point elsewhere (a zone never delegated).
+   */
+  transform?: (zones: ZoneSnapshot[]) => ZoneSnapshot[];
+  /**
+   * Answer from a snapshot up to this old (default 0: every query reads moto). Each snapshot costs
+   * one ListResourceRecordSets per zone, so a burst of lookups (the doctor's) is answered from one.
+   */
+  cacheMs?: number;
 }
 
 /** moto renders its SOA oddly ("{'Value': '…'}"): take the seven fields wherever they are. */
@@ -79,6 +91,14 @@ function toRecords(set: ResourceRecordSet, name: string, zone: string): ZoneReco
       });
     case 'SOA':
       return values.map((v) => ({ type: 'SOA', name, ttl, data: soaData(v, zone) }) as ZoneRecord);
+    case 'CAA':
+      return values.flatMap((v) => {
+        // Route 53 writes CAA as `<flags> <tag> "<value>"`.
+        const m = /^(\d+)\s+(\S+)\s+"(.*)"$/.exec(v.trim());
+        return m
+          ? [{ type: 'CAA', name, ttl, data: { flags: Number(m[1]), tag: m[2], value: m[3] } } as ZoneRecord]
+          : [];
+      });
     default:
       return [];
   }
@@ -122,8 +142,8 @@ export async function startRoute53Dns(options: Route53DnsOptions): Promise<ZoneD
   }
 
   async function snapshot(): Promise<ZoneSnapshot[]> {
-    const zones = await allZones();
-    return Promise.all(
+    const zones = (await allZones()).filter((z) => !options.only || options.only(norm(z.Name ?? '')));
+    const served = await Promise.all(
       zones.map(async (z) => {
         const name = norm(z.Name ?? '');
         const sets = (await zoneSets(z)).filter((s) => !s.SetIdentifier);
@@ -134,10 +154,25 @@ export async function startRoute53Dns(options: Route53DnsOptions): Promise<ZoneD
         };
       }),
     );
+    return options.transform ? options.transform(served) : served;
   }
 
+  let cached: { at: number; zones: Promise<ZoneSnapshot[]> } | undefined;
+  const zones = (): Promise<ZoneSnapshot[]> => {
+    const cacheMs = options.cacheMs ?? 0;
+    if (cacheMs > 0 && cached && Date.now() - cached.at < cacheMs) return cached.zones;
+    const fresh = snapshot();
+    if (cacheMs > 0) {
+      cached = { at: Date.now(), zones: fresh };
+      fresh.catch(() => {
+        cached = undefined;
+      });
+    }
+    return fresh;
+  };
+
   return startZoneDns({
-    zones: snapshot,
+    zones,
     label: 'route53-dns',
     ...(options.port !== undefined ? { port: options.port } : {}),
   });

@@ -6,9 +6,12 @@ import { ConfigError, type ConfigIssue } from '../../ports/errors.js';
 /** Reads one input as the runner passes it (`INPUT_<NAME>`, hyphens kept); @actions/core's getInput in practice. */
 export type GetInput = (name: string) => string;
 
+/** The Action's `command` input (PRODUCT §4). */
+export const COMMANDS = ['run', 'plan', 'doctor', 'report'] as const;
+export type ActionCommand = (typeof COMMANDS)[number];
+
 export interface ActionInputs {
-  /** `run` (default) or `report` (PRODUCT §4). */
-  command: 'run' | 'report';
+  command: ActionCommand;
   config: string;
   dryRun: boolean;
   force: boolean;
@@ -56,6 +59,10 @@ export function readInputs(get: GetInput): ActionInputs {
   if (!['error', 'warning', 'never'].includes(failOn)) {
     issues.push({ path: 'input fail-on', message: `must be error, warning or never, not "${failOn}"` });
   }
+  const command = (get('command') || 'run') as ActionCommand;
+  if (!COMMANDS.includes(command)) {
+    issues.push({ path: 'input command', message: `must be one of ${COMMANDS.join(', ')}, not "${command}"` });
+  }
   let shard: Shard | undefined;
   try {
     if (get('shard')) shard = parseShard(get('shard'), 'input shard');
@@ -63,14 +70,11 @@ export function readInputs(get: GetInput): ActionInputs {
     if (!(error instanceof ConfigError)) throw error;
     issues.push(...error.issues);
   }
-  const command = get('command') || 'run';
-  if (command !== 'run' && command !== 'report') {
-    issues.push({ path: 'input command', message: `must be run or report, not "${command}"` });
-  }
   const inputs: ActionInputs = {
-    command: command === 'report' ? 'report' : 'run',
+    command,
     config: get('config') || 'certkeeper.yml',
-    dryRun: bool('dry-run'),
+    // `plan` is a dry run by another name, as in the CLI.
+    dryRun: bool('dry-run') || command === 'plan',
     force: bool('force'),
     only: list(get('only')),
     failOn,

@@ -53,6 +53,11 @@ export async function run(env: Record<string, string | undefined> = process.env)
       await reportAction(config, { only: inputs.only, failOn: inputs.failOn, env }, { adapters, logger });
       return;
     }
+    if (inputs.command === 'doctor') {
+      const { runDoctor } = await import('./doctor.js');
+      await runDoctor(config, inputs, { adapters, logger, env });
+      return;
+    }
     const issuedBy: IssuedBy = {
       via: 'github-action',
       runId: env.GITHUB_RUN_ID || 'local',
@@ -73,6 +78,10 @@ export async function run(env: Record<string, string | undefined> = process.env)
     if (runFailed(report, inputs.failOn)) core.setFailed(failureMessage(report, inputs));
   } catch (error) {
     if (error instanceof ConfigError) {
+      if (core.getInput('command') === 'doctor') {
+        const { configFailure } = await import('../../core/doctor/report.js');
+        core.setOutput('checks', JSON.stringify(configFailure(error, core.getInput('config') || 'certkeeper.yml')));
+      }
       core.setFailed(
         `certkeeper: invalid configuration:\n${error.issues.map((i) => `  ${i.path || 'config'}: ${i.message}`).join('\n')}`,
       );

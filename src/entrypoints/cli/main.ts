@@ -18,6 +18,8 @@ commands:
   run            renew every due certificate (default)
   plan           show what run would do (same as run --dry-run)
   check-config   validate the config file; no network call
+  doctor         check everything a renewal needs (CAA, zones, delegation, store, account, …)
+                 without ordering or changing anything; --probe also times one TXT write
   schema         print the config's JSON Schema
   demo           issue a real certificate from a local Pebble CA into .certkeeper/
   import         adopt certificates from certbot, lego, acme.sh or PEM files (import --help)
@@ -32,11 +34,12 @@ options:
       --shard <i/N>     only the certificates whose id hashes into shard i of N (1-based, N ≤ 256)
       --shards <N>      plan: also list the shards (of N) that hold due certificates (a GitHub matrix)
       --fail-on <when>  error (default) | warning | never
-      --json            print one JSON object { results: [...] } on stdout
+      --probe           doctor: write one probe TXT value per zone, time its propagation, remove it
+      --json            print one JSON object on stdout ({ results: [...] }; doctor: { checks: [...] })
   -v, --verbose         debug log lines
   -h, --help            this help
 
-exit status: 0 all good, 1 some certificate failed, 2 config or usage error`;
+exit status: 0 all good, 1 some certificate (doctor: some check) failed, 2 config or usage error`;
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -77,6 +80,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.stderr(`certkeeper: --fail-on must be error, warning or never\n`);
     return 2;
   }
+  if (values.probe && command !== 'doctor') {
+    io.stderr(`certkeeper: --probe is an option of doctor only\n`);
+    return 2;
+  }
   const only = (values.only ?? [])
     .flatMap((s) => s.split(','))
     .map((s) => s.trim())
@@ -93,6 +100,27 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         `${values.config}: ok, ${config.certificates.length} certificate(s): ${config.certificates.map((c) => c.id).join(', ')}\n`,
       );
       return 0;
+    }
+    case 'doctor': {
+      let shard: Shard | undefined;
+      try {
+        if (values.shard !== undefined) shard = parseShard(values.shard);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        io.stderr(`certkeeper: ${error.message}\n`);
+        return 2;
+      }
+      const { doctorCommand } = await import('./doctor.js');
+      return doctorCommand({
+        io,
+        configPath: values.config,
+        only,
+        ...(shard ? { shard } : {}),
+        probe: Boolean(values.probe),
+        json: Boolean(values.json),
+        verbose: Boolean(values.verbose),
+        failOn,
+      });
     }
     case 'demo': {
       const { demo } = await import('./demo.js');
@@ -151,6 +179,7 @@ function parse(argv: string[]) {
       shard: { type: 'string' },
       shards: { type: 'string' },
       'fail-on': { type: 'string' },
+      probe: { type: 'boolean' },
       json: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },

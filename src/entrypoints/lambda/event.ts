@@ -1,8 +1,11 @@
 import { ConfigError, type ConfigIssue } from '../../ports/errors.js';
 
+/** The event's `command` (PRODUCT §4, §5, §7). */
+export const LAMBDA_COMMANDS = ['run', 'doctor', 'report'] as const;
+
 export interface RunRequest {
-  /** `run` (default) or `report` (PRODUCT §4, §7). */
-  command: 'run' | 'report';
+  /** `run` (default), `doctor` or `report`. */
+  command: (typeof LAMBDA_COMMANDS)[number];
   dryRun: boolean;
   force: boolean;
   only: string[];
@@ -49,12 +52,23 @@ export function parseEvent(event: unknown): RunRequest {
   };
   const command = (): RunRequest['command'] => {
     const { value, path } = pick('command');
-    if (value === undefined || value === null || value === 'run') return 'run';
-    if (value === 'report') return 'report';
-    issues.push({ path, message: 'must be "run" or "report"' });
+    if (value === undefined || value === null) return 'run';
+    if ((LAMBDA_COMMANDS as readonly unknown[]).includes(value)) return value as RunRequest['command'];
+    issues.push({ path, message: `must be ${LAMBDA_COMMANDS.map((c) => `"${c}"`).join(', ')}` });
     return 'run';
   };
   const request = { command: command(), dryRun: bool('dryRun'), force: bool('force'), only: only() };
   if (issues.length) throw new ConfigError(issues);
   return request;
+}
+
+/** The doctor's `probe` (PRODUCT §5), read where `parseEvent` reads the run options (top level, else `detail`). */
+export function parseProbe(event: unknown): boolean {
+  const top = isObject(event) ? event : {};
+  const detail = isObject(top.detail) ? top.detail : {};
+  const inTop = 'probe' in top && top.probe !== undefined;
+  const value = inTop ? top.probe : detail.probe;
+  if (value === undefined || value === null || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new ConfigError([{ path: inTop ? 'event.probe' : 'event.detail.probe', message: 'must be true or false' }]);
 }

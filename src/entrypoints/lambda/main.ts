@@ -2,13 +2,14 @@ import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { powertoolsLogger } from '../../adapters/logging/powertools.js';
 import { createAdapters } from '../../adapters/registry.js';
+import type { DoctorReport } from '../../core/doctor/report.js';
 import type { FleetReport } from '../../core/report.js';
 import { type RunReport, runFailed } from '../../core/results.js';
 import { run } from '../../core/runner.js';
 import { systemClock } from '../../ports/clock.js';
 import { ConfigError, toErrorInfo } from '../../ports/errors.js';
 import { loadLambdaConfig } from './config.js';
-import { parseEvent } from './event.js';
+import { parseEvent, parseProbe } from './event.js';
 import { recordReportMetrics, recordRunMetrics } from './metrics.js';
 
 /** The part of the Lambda context certkeeper uses (the rest is passed on to the logger). */
@@ -57,7 +58,7 @@ export class InvalidConfigError extends Error {
   }
 }
 
-export async function handler(event: unknown, context: LambdaContext): Promise<RunReport | FleetReport> {
+export async function handler(event: unknown, context: LambdaContext): Promise<RunReport | FleetReport | DoctorReport> {
   ptLogger.addContext(context as unknown as Parameters<PowertoolsLogger['addContext']>[0]);
   const logger = powertoolsLogger(ptLogger);
   const env = process.env;
@@ -65,8 +66,12 @@ export async function handler(event: unknown, context: LambdaContext): Promise<R
   let request: ReturnType<typeof parseEvent>;
   let config: Awaited<ReturnType<typeof loadLambdaConfig>>;
   let report: RunReport;
+  // Until the event is read, a failure counts against the default command's alarm.
+  let command: ReturnType<typeof parseEvent>['command'] = 'run';
   try {
     request = parseEvent(event);
+    command = request.command;
+    const probe = parseProbe(event);
     config = await loadLambdaConfig({ env });
     const unknown = request.only.filter((id) => !config.certificates.some((c) => c.id === id));
     if (unknown.length) {
@@ -75,6 +80,10 @@ export async function handler(event: unknown, context: LambdaContext): Promise<R
       ]);
     }
     if (request.command === 'report') return await lambdaReport(config, request.only, logger, env);
+    if (request.command === 'doctor') {
+      const { runDoctor } = await import('./doctor.js');
+      return await runDoctor(config, { only: request.only, probe }, { context, logger, metrics, env });
+    }
     const remaining = context.getRemainingTimeInMillis();
     const signal = remaining > 2 * ABORT_MARGIN_MS ? AbortSignal.timeout(remaining - ABORT_MARGIN_MS) : undefined;
     report = await run(
@@ -98,8 +107,13 @@ export async function handler(event: unknown, context: LambdaContext): Promise<R
     // Nothing ran (bad config, SSM unreachable, …): every renewal is stopped, so it counts as a
     // failure for the RenewalFailed alarm, logged as JSON like the rest before the runtime sees it.
     const info = toErrorInfo(error);
-    metrics.singleMetric().addDimension('errorClass', info.class).addMetric('RenewalFailed', MetricUnit.Count, 1);
-    metrics.addMetric('RenewalFailed', MetricUnit.Count, 1);
+    if (command === 'doctor') {
+      // A doctor that cannot load its config has found a failure: the DoctorFailures alarm sees it.
+      metrics.addMetric('DoctorFailures', MetricUnit.Count, 1);
+    } else {
+      metrics.singleMetric().addDimension('errorClass', info.class).addMetric('RenewalFailed', MetricUnit.Count, 1);
+      metrics.addMetric('RenewalFailed', MetricUnit.Count, 1);
+    }
     metrics.publishStoredMetrics();
     if (error instanceof ConfigError) {
       logger.error('invalid configuration', { issues: error.issues });

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Clock } from '../../../ports/clock.js';
 import { HookError } from '../../../ports/errors.js';
-import type { CertificateEvent, DeployHook, HookOutcome } from '../../../ports/hooks.js';
+import type { CertificateEvent, DeployHook, EndpointState, HookOutcome } from '../../../ports/hooks.js';
 import type { Logger } from '../../../ports/logger.js';
 import { errorMessage } from '../common.js';
 import type { VerifyEndpointConfig } from './descriptor.js';
@@ -95,6 +95,30 @@ export function createVerifyEndpointHook(config: VerifyEndpointConfig, deps: Ver
         status: 'warning',
         message: `renewed but not served: ${missing.map((r) => `${r.endpoint} ${r.seen}`).join('; ')}`,
       };
+    },
+
+    // The doctor's look: one handshake per endpoint, the same SNI and probe as a run's wait.
+    async inspect(expected, signal): Promise<EndpointState[]> {
+      const want = normalizeSerial(expected.serialNumber);
+      return Promise.all(
+        endpoints.map(async (endpoint): Promise<EndpointState> => {
+          const host = deps.resolveHost ? deps.resolveHost(endpoint.host) : endpoint.host;
+          try {
+            const served = await probe({
+              host,
+              port: endpoint.port,
+              servername: sniFor(endpoint.host, expected.domains),
+              signal: handshakeSignal(Math.min(HANDSHAKE_TIMEOUT_MS, timeoutMs), signal),
+            });
+            const servedSerial = normalizeSerial(served);
+            return { endpoint: endpoint.text, servedSerial, serves: servedSerial === want };
+          } catch (error) {
+            if (signal?.aborted)
+              throw new HookError('verify-endpoint: cancelled, the run is stopping', { cause: error });
+            return { endpoint: endpoint.text, serves: false, error: errorMessage(error) };
+          }
+        }),
+      );
     },
   };
 }

@@ -70,7 +70,8 @@ export const is = (error: unknown, ...names: string[]) => names.includes(awsErro
 export function isPendingDeletion(error: unknown): boolean {
   return (
     is(error, 'InvalidRequestException') &&
-    /(marked|scheduled) for deletion/i.test(error instanceof Error ? error.message : String(error))
+    // AWS says "marked for deletion", moto "marked deleted".
+    /(marked|scheduled) for deletion|marked deleted/i.test(error instanceof Error ? error.message : String(error))
   );
 }
 

@@ -148,6 +148,24 @@ describe('verify-endpoint hook', () => {
     expect(outcome.message).not.toContain(`:${good.port}`);
   });
 
+  it("inspect (the doctor's look): one handshake per endpoint, no waiting, the served serial against the expected one", async () => {
+    const srv = await startTlsServer();
+    const closed = await startTlsServer();
+    await closed.close();
+    const { h, clock } = hook([`127.0.0.1:${srv.port}`, `127.0.0.1:${closed.port}`]);
+    const domains = ['example.com', '*.example.com'];
+    const states = await h.inspect?.({ serialNumber: newCert.serial, domains });
+    expect(states).toEqual([
+      { endpoint: `127.0.0.1:${srv.port}`, servedSerial: normalizeSerial(oldCert.serial), serves: false },
+      { endpoint: `127.0.0.1:${closed.port}`, serves: false, error: expect.stringContaining('ECONNREFUSED') },
+    ]);
+    expect((await h.inspect?.({ serialNumber: `00:${oldCert.serial.toUpperCase()}`, domains }))?.[0]?.serves).toBe(
+      true,
+    );
+    expect(srv.servernames).toEqual(['example.com', 'example.com']);
+    expect(clock.sleeps).toEqual([]);
+  });
+
   it('compares serials regardless of case, colons and leading zeros', () => {
     expect(normalizeSerial('00:AB:0C')).toBe(normalizeSerial('ab0c'));
     expect(normalizeSerial('0')).toBe('0');
