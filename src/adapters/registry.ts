@@ -117,7 +117,12 @@ export function createAdapters(
   options: AdapterOptions,
   reg: AdapterRegistry = registry,
 ): AdapterFactory {
-  const ctx: AdapterContext = { ...options, lookup: options.lookup ?? createNodeDnsLookup() };
+  const ctx: AdapterContext = {
+    ...options,
+    lookup: options.lookup ?? createNodeDnsLookup(),
+    // One scope per run: adapter families keep their shared clients per run (src/adapters/aws/services.ts).
+    services: { scope: {}, ...options.services },
+  };
   const find = findFor(ctx.entry);
   // One provider per distinct DNS config: Route 53 coalesces concurrent writes per zone.
   const dnsCache = new Map<string, Promise<DnsProvider>>();

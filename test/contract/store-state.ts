@@ -15,6 +15,7 @@ import type {
 } from '../../src/ports/store.js';
 import { tempDir } from '../support/certkeeper.js';
 import { registerSecret } from '../support/secrets-guard.js';
+import { workerScript } from '../support/stack.js';
 
 /**
  * The store contract for what a store keeps beside the certificate (PRODUCT §3): the renewal
@@ -108,11 +109,10 @@ function runWorker(args: Record<string, unknown>): { ready: Promise<void>; done:
     onReady = r;
   });
   const done = new Promise<number[]>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(process.cwd(), 'test', 'contract', 'reserve-worker.ts'), JSON.stringify(args)],
-      { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [workerScript('reserve-worker'), JSON.stringify(args)], {
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {

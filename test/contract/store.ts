@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { CertificateStore, LeaseState, StoredCertificate } from '../../src/ports/store.js';
 import type { FakeClock } from '../support/clock.js';
 import { makeCertificate } from '../support/fixtures.js';
+import { workerScript } from '../support/stack.js';
 
 /**
  * The contract every CertificateStore passes (STYLE §12; src/ports/store.ts). A new store is
@@ -46,12 +47,7 @@ function leaseWorker(worker: Record<string, unknown>, id: string, owner: string,
   const done = new Promise<string>((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(process.cwd(), 'test', 'contract', 'lease-worker.ts'),
-        JSON.stringify({ ...worker, id, owner, gate }),
-      ],
+      [workerScript('lease-worker'), JSON.stringify({ ...worker, id, owner, gate })],
       { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

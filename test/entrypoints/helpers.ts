@@ -1,8 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { inject } from 'vitest';
 import * as YAML from 'yaml';
 import type { SharedStack } from '../support/stack.js';
 
@@ -10,29 +10,12 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export const ACTION_BUNDLE = join(ROOT, 'dist/action/index.js');
 export const LAMBDA_BUNDLE = join(ROOT, 'dist/lambda/index.mjs');
 
-let node24: Promise<{ path: string; version: string; fallback: boolean }> | undefined;
-
 /**
- * The Node 24 binary the runner uses for `runs.using: node24`, from the npm registry (cached by
- * npx after the first call). Falls back to the current Node, loudly, where node@24 cannot be had.
+ * The Node 24 binary the runner uses for `runs.using: node24`, found once by the global setup
+ * (npx caches it). The current Node, loudly, where node@24 cannot be had.
  */
-export function nodeBinary(): Promise<{ path: string; version: string; fallback: boolean }> {
-  node24 ??= (async () => {
-    try {
-      const { stdout } = await promisify(execFile)(
-        'npx',
-        ['-y', '-p', 'node@24', 'node', '-p', 'process.execPath + " " + process.version'],
-        { timeout: 180_000 },
-      );
-      const [path, version] = stdout.trim().split(' ') as [string, string];
-      if (!version.startsWith('v24.')) throw new Error(`npx gave ${version}`);
-      return { path, version, fallback: false };
-    } catch (error) {
-      console.warn(`node@24 unavailable (${(error as Error).message}); running the bundles on ${process.version}`);
-      return { path: process.execPath, version: process.version, fallback: true };
-    }
-  })();
-  return node24;
+export async function nodeBinary(): Promise<{ path: string; version: string; fallback: boolean }> {
+  return inject('node24');
 }
 
 export interface ProcessResult {

@@ -7,7 +7,8 @@ import { localConfig, runLocal, tempDir, txtValues, uniqueZone } from '../suppor
 import { getStack } from '../support/stack.js';
 
 const stack = getStack();
-const CLI = join(process.cwd(), 'src', 'entrypoints', 'cli', 'index.ts');
+// The built CLI (the global setup builds dist/ from the sources): a tsx start would cost a second per process.
+const CLI = join(process.cwd(), 'dist', 'cli', 'index.js');
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -39,8 +40,8 @@ describe('faults: a run killed with SIGKILL during the DNS wait', () => {
       JSON.stringify(localConfig(stack, join(dir, 'store'), certs, { resolvers: [silent], leaseTtl: '3s' })),
     );
 
-    // `node --import tsx`, not the tsx wrapper: SIGKILL must hit the process doing the work.
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '-c', path], {
+    // `node dist/cli/index.js` itself, no wrapper: SIGKILL must hit the process doing the work.
+    const child = spawn(process.execPath, [CLI, 'run', '-c', path], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     onTestFinished(() => {
@@ -100,7 +101,7 @@ describe('faults: a run killed with SIGKILL during the DNS wait', () => {
         localConfig(stack, join(dir, 'store'), [{ id: 'i', domains: [zone, `*.${zone}`] }], { resolvers: [silent] }),
       ),
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '-c', path, '--json'], {
+    const child = spawn(process.execPath, [CLI, 'run', '-c', path, '--json'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     onTestFinished(() => {

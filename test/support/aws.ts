@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { type AwsCall, type AwsClientFactory, createAwsClientFactory } from '../../src/adapters/aws/clients.js';
-import { type Moto, startMoto } from '../../src/devstack/moto.js';
+import type { Moto } from '../../src/devstack/moto.js';
 import { evaluate, type IamRequest, type Policy, requestsFor } from './iam.js';
 
 export interface MotoHandle {
-  moto: Moto;
+  moto: Pick<Moto, 'endpoint' | 'env'>;
   /** Every AWS call the adapters made through `clients` in this file. */
   calls: AwsCall[];
   /** A factory whose clients record their calls into `calls`. */
@@ -13,7 +13,21 @@ export interface MotoHandle {
 }
 
 /**
- * One moto per test file (own state, so zone discovery sees only this file's zones), with the SDK
+ * This test worker's own moto (the global setup starts one per worker), reset for each file that
+ * uses it: a worker runs its files one after another, so no other file shares its state
+ * meanwhile. Starting moto costs about a second of CPU; once per file that was a tenth of the suite.
+ */
+async function freshMoto(): Promise<Pick<Moto, 'endpoint' | 'env'>> {
+  const pool = inject('motoPool');
+  const moto = pool[(Number(process.env.VITEST_POOL_ID ?? '1') - 1) % pool.length];
+  if (!moto) throw new Error('the global setup started no moto for the workers');
+  const reset = await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
+  if (!reset.ok) throw new Error(`moto reset answered HTTP ${reset.status}`);
+  return moto;
+}
+
+/**
+ * A moto with this file's state only (so zone discovery sees only this file's zones), with the SDK
  * pointed at it the standard way: AWS_ENDPOINT_URL and dummy credentials in the environment.
  * When the file ends, every operation the recorded calls need must be granted by the generated
  * example policy (workflows-examples/iam-policy.json); that calls are allowed on exactly the
@@ -23,7 +37,7 @@ export function useMoto(options: { checkPolicy?: boolean } = {}): MotoHandle {
   const handle = { calls: [] as AwsCall[] } as MotoHandle;
   const saved: Record<string, string | undefined> = {};
   beforeAll(async () => {
-    handle.moto = await startMoto();
+    handle.moto = await freshMoto();
     for (const [k, v] of Object.entries(handle.moto.env)) {
       saved[k] = process.env[k];
       process.env[k] = v;
@@ -31,7 +45,6 @@ export function useMoto(options: { checkPolicy?: boolean } = {}): MotoHandle {
     handle.clients = createAwsClientFactory({ onCall: (c) => handle.calls.push(c) });
   }, 60_000);
   afterAll(async () => {
-    await handle.moto?.stop();
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;

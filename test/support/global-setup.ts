@@ -1,13 +1,50 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import type { TestProject } from 'vitest/node';
 import { startMoto } from '../../src/devstack/moto.js';
 import { ensurePebbleInstalled, startPebbleStack } from '../../src/devstack/pebble.js';
 import type { SharedStack } from './stack.js';
 
-/** One Pebble stack and one moto for the whole run: starting them per file would dominate test time. */
+/**
+ * Once per run, before any test file: one Pebble stack and one moto (starting them per file would
+ * dominate test time); the built bundles, so the tests that run dist/ as GitHub and Lambda run it
+ * never test a stale bundle; the helper processes some tests spawn, compiled once; and the Node 24
+ * binary the bundle tests use, found once.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await ensurePebbleInstalled((line) => console.log(`[pebble install] ${line}`));
   const started = Date.now();
+  const helpers = Promise.all([buildDist(), buildWorkers(), findNode24()]);
+  // One moto per test worker too (VITEST_POOL_ID), each reset by the file that uses it: a file's
+  // AWS state of its own without a moto start per file (test/support/aws.ts).
+  const workerMotos = Promise.all(Array.from({ length: WORKER_MOTOS }, () => startMoto()));
   const [pebble, moto] = await Promise.allSettled([startPebbleStack(), startMoto()]);
+  const pool = await workerMotos;
+  project.provide(
+    'motoPool',
+    pool.map((m) => ({ endpoint: m.endpoint, env: m.env })),
+  );
+  const [built, workers, node24] = await helpers.catch(async (error: unknown) => {
+    await Promise.all([
+      pebble.status === 'fulfilled' ? pebble.value.stop() : undefined,
+      moto.status === 'fulfilled' ? moto.value.stop() : undefined,
+    ]);
+    throw error;
+  });
+  project.provide('workers', workers);
+  project.provide('node24', node24);
+  if (!built) {
+    await Promise.all([
+      pebble.status === 'fulfilled' ? pebble.value.stop() : undefined,
+      moto.status === 'fulfilled' ? moto.value.stop() : undefined,
+    ]);
+    throw new Error('npm run build failed: the bundle tests would test a stale dist/');
+  }
   if (pebble.status === 'rejected' || moto.status === 'rejected') {
     // Whichever did start must not outlive the failed setup.
     await Promise.all([
@@ -18,7 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const stack = pebble.value;
   const teardown = async () => {
-    await Promise.all([stack.stop(), moto.value.stop()]);
+    await Promise.all([stack.stop(), moto.value.stop(), ...pool.map((m) => m.stop())]);
   };
   try {
     const shared: SharedStack = {
@@ -39,4 +76,57 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   if (process.env.CERTKEEPER_DEBUG_STACK) console.log(`[devstack] pebble + moto up in ${Date.now() - started} ms`);
   return teardown;
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** As many as vitest.config.ts's maxWorkers. */
+const WORKER_MOTOS = 3;
+
+/** `npm run build`: dist/ as the sources build it (CI then checks that this is what is committed). */
+async function buildDist(): Promise<boolean> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/build.mjs')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('exit', (code) => done(code === 0));
+    child.on('error', () => done(false));
+  });
+}
+
+/** The helper processes of the cross-process tests, bundled once (a `--import tsx` start costs ~1 s each). */
+async function buildWorkers(): Promise<Record<string, string>> {
+  const out = await mkdtemp(join(tmpdir(), 'ck-test-workers-'));
+  const names = ['lease-worker', 'reserve-worker'];
+  await build({
+    entryPoints: names.map((n) => join(ROOT, 'test/contract', `${n}.ts`)),
+    outdir: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outExtension: { '.js': '.mjs' },
+    banner: {
+      js: "import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  return Object.fromEntries(names.map((n) => [n, join(out, `${n}.mjs`)]));
+}
+
+/** The Node 24 binary for `runs.using: node24` (npx caches it); the current Node, loudly, when unavailable. */
+async function findNode24(): Promise<{ path: string; version: string; fallback: boolean }> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['-y', '-p', 'node@24', 'node', '-p', 'process.execPath + " " + process.version'],
+      { timeout: 180_000 },
+    );
+    const [path, version] = stdout.trim().split(' ') as [string, string];
+    if (!version.startsWith('v24.')) throw new Error(`npx gave ${version}`);
+    return { path, version, fallback: false };
+  } catch (error) {
+    console.warn(`node@24 unavailable (${(error as Error).message}); running the bundles on ${process.version}`);
+    return { path: process.execPath, version: process.version, fallback: true };
+  }
 }

@@ -21,6 +21,12 @@ declare module 'vitest' {
     stack: SharedStack;
     /** The shared Pebble's root (Pebble makes a new one at every start). */
     rootPem: string;
+    /** A moto per test worker (index VITEST_POOL_ID - 1), reset by each file that uses it. */
+    motoPool: { endpoint: string; env: Record<string, string> }[];
+    /** Bundled helper processes (test/contract/*-worker.ts), by name. */
+    workers: Record<string, string>;
+    /** The Node 24 binary the bundle tests run dist/ with. */
+    node24: { path: string; version: string; fallback: boolean };
   }
 }
 
@@ -45,3 +51,8 @@ export function startOwnPebble(opts: PebbleStackOptions = {}): Promise<PebbleSta
 }
 
 export type { PebbleStack, PebbleStackOptions };
+
+/** The path of a bundled helper process (test/contract/<name>.ts), built once by the global setup. */
+export function workerScript(name: 'lease-worker' | 'reserve-worker'): string {
+  return inject('workers')[name] as string;
+}

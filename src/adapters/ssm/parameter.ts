@@ -1,5 +1,6 @@
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { ConfigError } from '../../ports/errors.js';
+import { type AwsClientFactory, defaultAwsClientFactory } from '../aws/clients.js';
 
 /**
  * Reads one SSM parameter (SecureString decrypted), for the Lambda's
@@ -10,9 +11,10 @@ import { ConfigError } from '../../ports/errors.js';
  */
 export async function readSsmParameter(
   name: string,
-  opts: { client?: SSMClient; source?: string } = {},
+  opts: { client?: SSMClient; clients?: AwsClientFactory; source?: string } = {},
 ): Promise<string> {
-  const client = opts.client ?? new SSMClient({});
+  // From the client factory like every AWS call, so the IAM call inventory sees it too.
+  const client = opts.client ?? (opts.clients ?? defaultAwsClientFactory()).ssm({});
   const source = opts.source ?? name;
   try {
     const out = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
@@ -25,7 +27,5 @@ export async function readSsmParameter(
     }
     if (error instanceof ConfigError) throw error;
     throw new Error(`ssm: GetParameter ${name} failed: ${(error as Error).message}`, { cause: error });
-  } finally {
-    if (!opts.client) client.destroy();
   }
 }

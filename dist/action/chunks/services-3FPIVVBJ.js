@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{r as t}from"./chunk-ICGCUGFH.js";import"./chunk-DWYDR7SR.js";import"./chunk-GEXC2JD7.js";import"./chunk-LXTIG6EB.js";import"./chunk-GNXXWBYM.js";import"./chunk-M6XITQXT.js";import"./chunk-MKEFWTDB.js";import"./chunk-RHDRXYJT.js";import"./chunk-NMDTKYRA.js";import"./chunk-5CEF447N.js";import"./chunk-BFHPYQZG.js";function o(e){return e.services?.aws??t()}export{o as awsClients};

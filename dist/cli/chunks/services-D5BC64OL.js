@@ -1,0 +1,2 @@
+import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
+import{i as n}from"./chunk-2UPFNB63.js";import"./chunk-SQN2EKT4.js";import"./chunk-5CEF447N.js";import"./chunk-BFHPYQZG.js";var s=new WeakMap,i;function c(r){let o=r.services?.aws;if(o)return o;let t=r.services?.scope;if(!t)return i??=n(),i;let e=s.get(t);return e||(e=n(),s.set(t,e)),e}export{c as awsClients};

@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{r as t}from"./chunk-AHLRMMYA.mjs";import"./chunk-AFFTY4BI.mjs";import"./chunk-APFEVTPF.mjs";import"./chunk-YG5XNIG4.mjs";import"./chunk-72EO3MX2.mjs";import"./chunk-FI55TMKJ.mjs";import"./chunk-HKUHROSK.mjs";import"./chunk-EFADTLAH.mjs";import"./chunk-KR53GJOU.mjs";import"./chunk-FUQ6B4HN.mjs";import"./chunk-HCZBK6PK.mjs";import"./chunk-R7LECZC6.mjs";import"./chunk-EBNU3343.mjs";function o(e){return e.services?.aws??t()}export{o as awsClients};
