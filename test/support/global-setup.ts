@@ -19,7 +19,7 @@ import type { SharedStack } from './stack.js';
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await ensurePebbleInstalled((line) => console.log(`[pebble install] ${line}`));
   const started = Date.now();
-  const helpers = Promise.all([buildDist(), buildWorkers(), findNode24()]);
+  const helpers = Promise.all([buildDist(), buildWorkers(), findNode(24), findNode(22)]);
   // One moto per test worker too (VITEST_POOL_ID), each reset by the file that uses it: a file's
   // AWS state of its own without a moto start per file (test/support/aws.ts).
   const workerMotos = Promise.all(Array.from({ length: WORKER_MOTOS }, () => startMoto()));
@@ -29,7 +29,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     'motoPool',
     pool.map((m) => ({ endpoint: m.endpoint, env: m.env })),
   );
-  const [built, workers, node24] = await helpers.catch(async (error: unknown) => {
+  const [built, workers, node24, node22] = await helpers.catch(async (error: unknown) => {
     await Promise.all([
       pebble.status === 'fulfilled' ? pebble.value.stop() : undefined,
       moto.status === 'fulfilled' ? moto.value.stop() : undefined,
@@ -38,6 +38,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide('workers', workers);
   project.provide('node24', node24);
+  project.provide('node22', node22);
   if (!built) {
     await Promise.all([
       pebble.status === 'fulfilled' ? pebble.value.stop() : undefined,
@@ -114,19 +115,25 @@ async function buildWorkers(): Promise<Record<string, string>> {
   return Object.fromEntries(names.map((n) => [n, join(out, `${n}.mjs`)]));
 }
 
-/** The Node 24 binary for `runs.using: node24` (npx caches it); the current Node, loudly, when unavailable. */
-async function findNode24(): Promise<{ path: string; version: string; fallback: boolean }> {
+/**
+ * A Node binary of that major line (npx caches it): 24 for `runs.using: node24` and Lambda's
+ * nodejs24.x, 22 for nodejs22.x and the oldest line the CLI supports. The current Node, loudly,
+ * when unavailable.
+ */
+async function findNode(major: 22 | 24): Promise<{ path: string; version: string; fallback: boolean }> {
+  if (process.versions.node.startsWith(`${major}.`))
+    return { path: process.execPath, version: process.version, fallback: false };
   try {
     const { stdout } = await promisify(execFile)(
       'npx',
-      ['-y', '-p', 'node@24', 'node', '-p', 'process.execPath + " " + process.version'],
+      ['-y', '-p', `node@${major}`, 'node', '-p', 'process.execPath + " " + process.version'],
       { timeout: 180_000 },
     );
     const [path, version] = stdout.trim().split(' ') as [string, string];
-    if (!version.startsWith('v24.')) throw new Error(`npx gave ${version}`);
+    if (!version.startsWith(`v${major}.`)) throw new Error(`npx gave ${version}`);
     return { path, version, fallback: false };
   } catch (error) {
-    console.warn(`node@24 unavailable (${(error as Error).message}); running the bundles on ${process.version}`);
+    console.warn(`node@${major} unavailable (${(error as Error).message}); running the bundles on ${process.version}`);
     return { path: process.execPath, version: process.version, fallback: true };
   }
 }

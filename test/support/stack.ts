@@ -27,6 +27,8 @@ declare module 'vitest' {
     workers: Record<string, string>;
     /** The Node 24 binary the bundle tests run dist/ with. */
     node24: { path: string; version: string; fallback: boolean };
+    /** Node 22, the oldest line the CLI supports (PRODUCT §4). */
+    node22: { path: string; version: string; fallback: boolean };
   }
 }
 

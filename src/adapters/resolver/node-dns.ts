@@ -62,7 +62,8 @@ export function createNodeDnsLookup(options: { timeoutMs?: number; tries?: numbe
     async caa(server, name) {
       const records = await orNone((await resolverFor(server)).resolveCaa(name));
       return records.map((r): CaaRecord => {
-        const { critical, ...rest } = r as unknown as Record<string, unknown> & { critical: number };
+        // { critical, issue: 'ca.example' } — Node 22+ adds `type: 'CAA'`, which is not a tag.
+        const { critical, type: _type, ...rest } = r as unknown as Record<string, unknown> & { critical: number };
         const [tag, value] = Object.entries(rest)[0] ?? ['', ''];
         return { critical: Boolean(critical & 128) || critical === 1, tag: tag.toLowerCase(), value: String(value) };
       });

@@ -1,0 +1,21 @@
+// `npm test`: vitest under a maintained Node.js line. certkeeper targets Node ≥ 22 (the Action runs
+// on node24, Lambda on nodejs22.x/24.x); on an older Node (this machine has 20) the suite runs
+// under Node 24 from the npm registry (`npx -p node@24`, cached after the first call), so tests
+// see what users run. Arguments are passed on to vitest.
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
+const major = Number(process.versions.node.split('.')[0]);
+let node = process.execPath;
+if (major < 22) {
+  try {
+    node = execFileSync('npx', ['-y', '-p', 'node@24', 'node', '-p', 'process.execPath'], { encoding: 'utf8' }).trim();
+  } catch (error) {
+    console.error(`test: Node ${process.version} is older than 22 and node@24 could not be had: ${error.message}`);
+    process.exit(1);
+  }
+}
+const child = spawn(node, [vitest, 'run', ...process.argv.slice(2)], { stdio: 'inherit' });
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
