@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Route53Config as Route53DnsConfig } from '../../../../src/adapters/dns/route53/descriptor.js';
 import { createRoute53Provider } from '../../../../src/adapters/dns/route53/provider.js';
@@ -272,5 +273,18 @@ describe('route53 provider: pipelined zone writes (a fleet in one zone)', () => 
     // One listing per batch (present, cleanup), not one per name.
     expect(fake.count('ListResourceRecordSets')).toBe(2);
     expect(fake.count('ChangeResourceRecordSets')).toBe(2);
+  });
+});
+
+describe('route53 provider: the run-wide abort signal', () => {
+  it('leaves no abort listener behind once its operations settle (a fleet run used to warn MaxListenersExceeded)', async () => {
+    const { provider } = setup();
+    const run = new AbortController();
+    for (let i = 0; i < 15; i++) {
+      const records = [{ name: `_acme-challenge.l${i}.example.com`, value: challengeValue() }];
+      await provider.present(records, run.signal);
+      await provider.cleanup(records, run.signal);
+    }
+    expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
   });
 });

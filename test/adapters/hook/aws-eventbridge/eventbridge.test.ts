@@ -1,10 +1,13 @@
 import { EventBridgeClient, type PutEventsCommand, type PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { type AwsCall, createAwsClientFactory } from '../../../../src/adapters/aws/clients.js';
+import { awsEventBridge } from '../../../../src/adapters/hook/aws-eventbridge/descriptor.js';
 import {
   createEventBridgeHook,
   type EventBridgeLike,
 } from '../../../../src/adapters/hook/aws-eventbridge/eventbridge.js';
 import { type Moto, startMoto } from '../../../../src/devstack/moto.js';
+import { systemClock } from '../../../../src/ports/clock.js';
 import { busWithQueue } from '../../../support/eventbridge-queue.js';
 import { sampleEvent } from '../../../support/fixtures.js';
 import { recordingLogger } from '../../../support/logger.js';
@@ -107,5 +110,35 @@ describe('aws-eventbridge hook', () => {
     );
     expect(sent).toHaveLength(1);
     expect(sent[0]!.input.Entries?.[0]?.EventBusName).toBeUndefined();
+  });
+});
+
+describe('aws-eventbridge hook built from its descriptor', () => {
+  it("calls through the run's AWS client factory, so the IAM call inventory sees PutEvents", async () => {
+    const { bus, receive } = await busWithQueue(motoEnv.AWS_ENDPOINT_URL as string);
+    const calls: AwsCall[] = [];
+    const saved = { ...process.env };
+    Object.assign(process.env, motoEnv);
+    try {
+      const hook = await awsEventBridge.create(
+        { type: 'aws-eventbridge', eventBusName: bus, source: 'certkeeper', on: ['renewed'] },
+        {
+          clock: systemClock,
+          logger: recordingLogger(),
+          env: {},
+          entry: 'lambda',
+          lookup: {} as never,
+          services: { aws: createAwsClientFactory({ onCall: (c) => calls.push(c) }) },
+        },
+      );
+      await hook.run(sampleEvent(), {});
+    } finally {
+      for (const k of Object.keys(motoEnv)) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
+    expect(calls.map((c) => `${c.service}:${c.operation}`)).toEqual(['events:PutEvents']);
+    expect(await receive()).toHaveLength(1);
   });
 });
