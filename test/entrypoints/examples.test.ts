@@ -2,6 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
+import { readInputs, shortcutConfig } from '../../src/entrypoints/action/inputs.js';
+import { parseConfig } from '../../src/entrypoints/config.js';
 import { parseTemplate } from '../support/cfn.js';
 import { ROOT } from './helpers.js';
 
@@ -112,9 +114,44 @@ describe('workflows-examples', () => {
       const doc = file.endsWith('template.yaml') ? parseTemplate(text) : YAML.parse(text);
       expect(isObject(doc), file).toBe(true);
     }
-    for (const dir of ['scheduled', 'reusable', 'lambda', 'lambda-fleet', 'fleet']) {
+    for (const dir of [
+      'scheduled',
+      'reusable',
+      'lambda',
+      'lambda-fleet',
+      'fleet',
+      'cloudflare',
+      'google-cloud',
+      'azure',
+    ]) {
       expect((await readFile(join(EXAMPLES, dir, 'README.md'), 'utf8')).length).toBeGreaterThan(200);
     }
+  });
+
+  it("every one-certificate step is a valid config with the environment it sets (the provider's credentials from env)", async () => {
+    let checked = 0;
+    for (const file of await yamlFiles(EXAMPLES)) {
+      if (file.endsWith('template.yaml')) continue;
+      const workflow = YAML.parse(await readFile(file, 'utf8')) as Node;
+      for (const { step } of certkeeperSteps(workflow)) {
+        const given = (step.with as Record<string, string>) ?? {};
+        if (!given.domains) continue;
+        checked++;
+        // The step's env, with each `${{ … }}` standing for a value the runner would give.
+        const env = Object.fromEntries(
+          Object.entries((step.env as Record<string, string>) ?? {}).map(([k, v]) => [
+            k,
+            String(v).includes('${{') ? `value-of-${k}` : String(v),
+          ]),
+        );
+        const shortcut = readInputs((name) => String(given[name] ?? '')).shortcut;
+        expect(
+          () => parseConfig(shortcutConfig(shortcut), { env, entry: 'github-action' }),
+          relative(EXAMPLES, file),
+        ).not.toThrow();
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(2);
   });
 
   it('every input given to the certkeeper action exists in action.yml', async () => {

@@ -135,6 +135,48 @@ describe('action: inputs', () => {
     }
     expect((error as ConfigError).issues.map((i) => i.path).sort()).toEqual(['input domains[1]', 'input renew-before']);
   });
+
+  it("takes every provider's settings and credentials from the job's environment, as the descriptors name them", () => {
+    const issues = (inputs: Record<string, string>, env: Record<string, string>) => {
+      try {
+        parseConfig(shortcutConfig(readInputs(get(inputs)).shortcut), { env });
+        return [];
+      } catch (e) {
+        return shortcutIssues(e as ConfigError).issues;
+      }
+    };
+    const cf = parseConfig(
+      shortcutConfig(readInputs(get({ domains: 'example.com', 'dns-provider': 'cloudflare' })).shortcut),
+      { env: { CLOUDFLARE_API_TOKEN: 'cf-token-1234' } },
+    );
+    expect(cf.certificates[0]?.dns).toMatchObject({ provider: 'cloudflare', apiToken: 'cf-token-1234' });
+    const rfc = parseConfig(
+      shortcutConfig(readInputs(get({ domains: 'example.com', 'dns-provider': 'rfc2136' })).shortcut),
+      {
+        env: {
+          RFC2136_NAMESERVER: 'ns1.example.com:53',
+          RFC2136_TSIG_KEY: 'k1',
+          RFC2136_TSIG_SECRET: 'c2VjcmV0IGtleSBieXRlcw==',
+        },
+      },
+    );
+    expect(rfc.certificates[0]?.dns).toMatchObject({
+      provider: 'rfc2136',
+      server: 'ns1.example.com:53',
+      tsig: { name: 'k1' },
+    });
+    // A variable the provider needs and the job lacks is named, at the input.
+    expect(issues({ domains: 'example.com', 'dns-provider': 'google-cloud-dns' }, {})).toEqual([
+      { path: 'input dns-provider.project', message: 'environment variable GOOGLE_CLOUD_PROJECT is not set' },
+    ]);
+    // A Route 53 option with another provider.
+    expect(
+      issues(
+        { domains: 'example.com', 'dns-provider': 'cloudflare', 'hosted-zone-id': 'Z1' },
+        { CLOUDFLARE_API_TOKEN: 'x-token' },
+      ),
+    ).toEqual([{ path: 'input hosted-zone-id', message: 'only for dns-provider route53 (a Route 53 hosted zone id)' }]);
+  });
 });
 
 describe('action: summary', () => {

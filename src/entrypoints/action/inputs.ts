@@ -1,6 +1,8 @@
+import { registry as defaultRegistry } from '../../adapters/registry.js';
 import { normalizeDomain } from '../../core/domains.js';
 import type { FailOn } from '../../core/results.js';
 import { parseShard, type Shard } from '../../core/shard.js';
+import type { AdapterRegistry } from '../../ports/adapter.js';
 import { ConfigError, type ConfigIssue } from '../../ports/errors.js';
 
 /** Reads one input as the runner passes it (`INPUT_<NAME>`, hyphens kept); @actions/core's getInput in practice. */
@@ -119,10 +121,20 @@ export function idFromDomain(domain: string): string {
  * The shortcut inputs as a raw config, so they take the same validation path as a file
  * (PRODUCT §2). Secrets Manager is the store: a runner's disk is gone when the job ends.
  */
-export function shortcutConfig(s: Shortcut): Record<string, unknown> {
+export function shortcutConfig(s: Shortcut, registry: AdapterRegistry = defaultRegistry): Record<string, unknown> {
   const first = s.domains[0];
-  const dns: Record<string, unknown> = { provider: s.dnsProvider || 'route53' };
+  const provider = s.dnsProvider || 'route53';
+  const dns: Record<string, unknown> = { provider };
+  // Route 53's option; with another provider the config check names the input as unknown.
   if (s.hostedZoneId) dns.hostedZoneId = s.hostedZoneId;
+  // Each provider's credentials and settings from the job's environment, as `${env:…}` references,
+  // so they take the one validation path, are masked, and a missing variable is named.
+  for (const [path, name] of Object.entries(registry.dns.find((d) => d.name === provider)?.shortcutEnv ?? {})) {
+    const keys = path.split('.');
+    let at = dns;
+    for (const key of keys.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
+    at[keys[keys.length - 1] as string] = `\${env:${name}}`;
+  }
   const store: Record<string, unknown> = { type: 'aws-secrets-manager' };
   if (s.secretId) store.secretId = s.secretId;
   return {
@@ -148,6 +160,7 @@ export function shortcutConfig(s: Shortcut): Record<string, unknown> {
 const INPUT_OF: [string, string][] = [
   ['certificates[0].dns.hostedZoneId', 'hosted-zone-id'],
   ['certificates[0].dns.provider', 'dns-provider'],
+  ['certificates[0].dns', 'dns-provider'],
   ['certificates[0].store.secretId', 'secret-id'],
   ['certificates[0].domains', 'domains'],
   ['certificates[0].keyType', 'key-type'],
@@ -163,7 +176,11 @@ export function shortcutIssues(error: ConfigError): ConfigError {
     error.issues.map((issue) => {
       for (const [prefix, input] of INPUT_OF) {
         if (issue.path === prefix || issue.path.startsWith(`${prefix}[`) || issue.path.startsWith(`${prefix}.`)) {
-          return { path: `input ${input}${issue.path.slice(prefix.length)}`, message: issue.message };
+          const message =
+            input === 'hosted-zone-id' && issue.message === 'unknown key'
+              ? 'only for dns-provider route53 (a Route 53 hosted zone id)'
+              : issue.message;
+          return { path: `input ${input}${issue.path.slice(prefix.length)}`, message };
         }
       }
       return issue;

@@ -55,6 +55,7 @@ export const azureDns: DnsDescriptor<typeof options> = {
     '`https://management.usgovcloudapi.net`); the Entra ID authority follows it (or `AZURE_AUTHORITY_HOST`).',
   options,
   secrets: [],
+  shortcutEnv: { subscriptionId: 'AZURE_SUBSCRIPTION_ID', resourceGroup: 'AZURE_RESOURCE_GROUP' },
   // Read by DefaultAzureCredential (EnvironmentCredential) from the environment.
   secretEnv: ['AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PASSWORD'],
   check(config, { env }) {

@@ -37,6 +37,7 @@ export const cloudflareDescriptor: DnsDescriptor<typeof cloudflareOptions> = {
     'is retried after its Retry-After.',
   options: cloudflareOptions,
   secrets: ['apiToken'],
+  shortcutEnv: { apiToken: TOKEN_ENV },
   secretEnv: [TOKEN_ENV],
   check(options: CloudflareOptions, ctx: { env: Env }): ConfigIssue[] {
     if (options.apiToken || ctx.env[TOKEN_ENV]) return [];

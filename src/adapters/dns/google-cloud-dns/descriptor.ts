@@ -63,6 +63,8 @@ export const googleCloudDns: DnsDescriptor<typeof options> = {
     'overrides the API base URL (private endpoints).',
   options,
   secrets: [],
+  // What google-github-actions/auth exports when it is given a project.
+  shortcutEnv: { project: 'GOOGLE_CLOUD_PROJECT' },
   permissions(config) {
     const where = config.managedZone
       ? `the managed zone ${config.managedZone} of project ${config.project}`
