@@ -137,11 +137,12 @@ describe('workflows-examples', () => {
         const given = (step.with as Record<string, string>) ?? {};
         if (!given.domains) continue;
         checked++;
-        // The step's env, with each `${{ … }}` standing for a value the runner would give.
+        // The step's env, with each `${{ … }}` standing for a value of the shape the runner would give.
+        const standIn: Record<string, string> = { AZURE_SUBSCRIPTION_ID: '0b4c4f3e-59b0-4b8a-9a3e-6c5c1e2d3f40' };
         const env = Object.fromEntries(
           Object.entries((step.env as Record<string, string>) ?? {}).map(([k, v]) => [
             k,
-            String(v).includes('${{') ? `value-of-${k}` : String(v),
+            String(v).includes('${{') ? (standIn[k] ?? `value-of-${k}`) : String(v),
           ]),
         );
         const shortcut = readInputs((name) => String(given[name] ?? '')).shortcut;
