@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${env:NAME}` is config syntax, not a template
 import * as z from 'zod';
 import type { AdapterRegistry, AnyDescriptor, PermissionContext, Permissions } from '../ports/adapter.js';
 

@@ -132,7 +132,10 @@ export function shortcutConfig(s: Shortcut, registry: AdapterRegistry = defaultR
   for (const [path, name] of Object.entries(registry.dns.find((d) => d.name === provider)?.shortcutEnv ?? {})) {
     const keys = path.split('.');
     let at = dns;
-    for (const key of keys.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
+    for (const key of keys.slice(0, -1)) {
+      at[key] ??= {};
+      at = at[key] as Record<string, unknown>;
+    }
     at[keys[keys.length - 1] as string] = `\${env:${name}}`;
   }
   const store: Record<string, unknown> = { type: 'aws-secrets-manager' };
