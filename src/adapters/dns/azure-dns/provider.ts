@@ -8,6 +8,7 @@ import type { DnsLookup, DnsProvider, TxtRecord, ZoneInfo } from '../../../ports
 import { DnsProviderError, isTransientNetworkError } from '../../../ports/errors.js';
 import type { Logger } from '../../../ports/logger.js';
 import { backoffDelay, retry } from '../../../ports/retry.js';
+import { WriteQueue } from '../../../ports/write-queue.js';
 import { authorityHostFor, DEFAULT_ARM_ENDPOINT, isKnownAuthorityHost } from './clouds.js';
 
 /**
@@ -73,8 +74,6 @@ interface Current {
 interface Op {
   kind: 'present' | 'cleanup';
   values: string[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 interface Ctx {
@@ -263,8 +262,7 @@ const isPreconditionFailed = (error: unknown) => statusOf(error) === 412;
 
 /** Serializes and coalesces the writes to one TXT record set. */
 class RecordSetWriter {
-  private readonly queue: Op[] = [];
-  private running = false;
+  private readonly writes: WriteQueue<Op>;
 
   constructor(
     private readonly client: DnsManagementClient,
@@ -272,44 +270,17 @@ class RecordSetWriter {
     /** Relative to the zone; `@` at the apex. */
     private readonly relativeName: string,
     private readonly ctx: Ctx,
-  ) {}
-
-  submit(kind: Op['kind'], values: string[], signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const op: Op = { kind, values, resolve, reject };
-      // A queued op can be dropped; one already on the wire completes regardless.
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = this.queue.indexOf(op);
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-      this.queue.push(op);
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+  ) {
+    this.writes = new WriteQueue<Op>({
+      write: async (ops) => {
+        await this.apply(ops);
+        return undefined;
+      },
     });
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const ops = this.queue.splice(0);
-        try {
-          await this.apply(ops);
-          for (const op of ops) op.resolve();
-        } catch (error) {
-          for (const op of ops) op.reject(error);
-        }
-      }
-    } finally {
-      this.running = false;
-    }
+  submit(kind: Op['kind'], values: string[], signal?: AbortSignal): Promise<void> {
+    return this.writes.submit({ kind, values }, signal);
   }
 
   private get label(): string {

@@ -8,6 +8,7 @@ import type { DnsLookup, DnsProvider, TxtRecord, ZoneInfo } from '../../../ports
 import { DnsProviderError, isTransientNetworkError, PropagationError } from '../../../ports/errors.js';
 import type { Logger } from '../../../ports/logger.js';
 import { backoffDelay, poll, retry } from '../../../ports/retry.js';
+import { WriteQueue } from '../../../ports/write-queue.js';
 
 /**
  * Google Cloud DNS DNS-01 provider (PRODUCT §2), on the vendor SDK `@google-cloud/dns`.
@@ -69,8 +70,19 @@ interface TxtValue {
 interface Op {
   kind: 'present' | 'cleanup';
   records: TxtRecord[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
+}
+
+/** The next Change: ops from the front of the queue, up to MAX_NAMES_PER_CHANGE names. */
+function takeBatch(queue: Op[]): Op[] {
+  const names = new Set<string>();
+  const ops: Op[] = [];
+  for (const next of queue) {
+    const added = next.records.filter((r) => !names.has(r.name)).length;
+    if (ops.length > 0 && names.size + added > MAX_NAMES_PER_CHANGE) break;
+    ops.push(next);
+    for (const r of next.records) names.add(r.name);
+  }
+  return ops;
 }
 
 interface Ctx {
@@ -268,67 +280,25 @@ async function withRetry<T>(
 }
 
 class ZoneWriter {
-  private readonly queue: Op[] = [];
-  private running = false;
+  private readonly writes: WriteQueue<Op>;
 
   constructor(
     private readonly zone: Zone,
     private readonly info: ManagedZone,
     private readonly ctx: Ctx,
-  ) {}
-
-  submit(kind: Op['kind'], records: TxtRecord[], signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const op: Op = { kind, records, resolve, reject };
-      // A queued op can be dropped; one already in a Change completes regardless (the cleanup the
-      // core always runs is queued behind it and removes its values).
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = this.queue.indexOf(op);
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(signal.reason);
-        },
-        { once: true },
-      );
-      this.queue.push(op);
-      if (!this.running) {
-        this.running = true;
-        // Start on the next turn, so presents issued together leave in one Change.
-        setImmediate(() => void this.drain());
-      }
+  ) {
+    // One Change at a time per zone; presents issued together leave in one Change.
+    this.writes = new WriteQueue<Op>({
+      take: (queue) => takeBatch(queue),
+      write: async (ops) => {
+        await this.apply(ops);
+        return undefined;
+      },
     });
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const ops = this.takeBatch();
-        try {
-          await this.apply(ops);
-          for (const op of ops) op.resolve();
-        } catch (error) {
-          for (const op of ops) op.reject(error);
-        }
-      }
-    } finally {
-      this.running = false;
-    }
-  }
-
-  private takeBatch(): Op[] {
-    const names = new Set<string>();
-    const ops: Op[] = [];
-    while (this.queue.length > 0) {
-      const next = this.queue[0] as Op;
-      const added = next.records.filter((r) => !names.has(r.name)).length;
-      if (ops.length > 0 && names.size + added > MAX_NAMES_PER_CHANGE) break;
-      this.queue.shift();
-      ops.push(next);
-      for (const r of next.records) names.add(r.name);
-    }
-    return ops;
+  submit(kind: Op['kind'], records: TxtRecord[], signal?: AbortSignal): Promise<void> {
+    return this.writes.submit({ kind, records }, signal);
   }
 
   private async read(name: string): Promise<{ set: RecordSet; values: TxtValue[] } | undefined> {

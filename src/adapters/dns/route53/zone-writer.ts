@@ -11,6 +11,7 @@ import type { TxtRecord } from '../../../ports/dns.js';
 import { DnsProviderError, PropagationError } from '../../../ports/errors.js';
 import type { Logger } from '../../../ports/logger.js';
 import { poll, retry } from '../../../ports/retry.js';
+import { WriteQueue } from '../../../ports/write-queue.js';
 import { awsErrorName, awsHint, describeAwsError, isAwsThrottling, isRetryableAwsError } from '../../aws/errors.js';
 import { type RateLimiter, ROUTE53_REQUESTS_PER_SECOND } from './rate-limiter.js';
 import { normalizeName, parseTxt, quoteTxt } from './txt.js';
@@ -55,10 +56,19 @@ interface Op {
   kind: 'present' | 'cleanup';
   records: TxtRecord[];
   ctx: OpContext;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-  /** Removes the op's abort listener once it settles (one listener per op would pile up on the run's signal). */
-  settle(): void;
+}
+
+/** The next batch: ops from the front of the queue, up to MAX_NAMES_PER_BATCH names. */
+function takeBatch(queue: Op[]): Op[] {
+  const names = new Set<string>();
+  const ops: Op[] = [];
+  for (const next of queue) {
+    const added = next.records.filter((r) => !names.has(r.name)).length;
+    if (ops.length > 0 && names.size + added > MAX_NAMES_PER_BATCH) break;
+    ops.push(next);
+    for (const r of next.records) names.add(r.name);
+  }
+  return ops;
 }
 
 /** The batch lost a race with another writer: read again and retry. */
@@ -132,94 +142,27 @@ function sleepJittered(ctx: OpContext): Promise<void> {
  * once their change is accepted: nobody waits for a removal to reach every name server.
  */
 export class ZoneWriter {
-  private readonly queue: Op[] = [];
-  private running = false;
+  private readonly writes: WriteQueue<Op>;
 
   constructor(
     private readonly client: Route53Client,
     private readonly zone: Zone,
-  ) {}
-
-  submit(kind: Op['kind'], records: TxtRecord[], ctx: OpContext, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      // A queued op can be dropped; one already in a batch on the wire completes regardless
-      // (its records are removed by the cleanup the core always runs, queued behind it).
-      const onAbort = () => {
-        const i = this.queue.indexOf(op);
-        if (i >= 0) this.queue.splice(i, 1);
-        op.settle();
-        reject(signal?.reason);
-      };
-      const op: Op = {
-        kind,
-        records,
-        ctx,
-        resolve: () => {
-          op.settle();
-          resolve();
-        },
-        reject: (error) => {
-          op.settle();
-          reject(error);
-        },
-        settle: () => signal?.removeEventListener('abort', onAbort),
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(op);
-      if (!this.running) {
-        this.running = true;
-        // Start on the next turn of the event loop, so presents issued together (a certificate's
-        // names, concurrent certificates) leave in one batch.
-        setImmediate(() => void this.drain());
-      }
+  ) {
+    this.writes = new WriteQueue<Op>({
+      take: (queue) => takeBatch(queue),
+      write: async (ops) => {
+        const change = await this.apply(ops);
+        if (!change) return undefined;
+        // Presents wait for their own change's INSYNC, while the next batch goes out.
+        const insync = ops.some((o) => o.kind === 'present') ? this.waitInsync(change.ctx, change.id) : undefined;
+        insync?.catch(() => {});
+        return ops.map((o) => (o.kind === 'present' ? insync : undefined));
+      },
     });
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const ops = this.takeBatch();
-        let change: { id: string; ctx: OpContext } | undefined;
-        try {
-          change = await this.apply(ops);
-        } catch (error) {
-          for (const op of ops) op.reject(error);
-          continue;
-        }
-        const presents = ops.filter((o) => o.kind === 'present');
-        for (const op of ops) if (op.kind === 'cleanup') op.resolve();
-        if (!change || presents.length === 0) {
-          for (const op of presents) op.resolve();
-          continue;
-        }
-        // Not awaited: the next batch goes out while this one propagates.
-        this.waitInsync(change.ctx, change.id).then(
-          () => {
-            for (const op of presents) op.resolve();
-          },
-          (error: unknown) => {
-            for (const op of presents) op.reject(error);
-          },
-        );
-      }
-    } finally {
-      this.running = false;
-    }
-  }
-
-  private takeBatch(): Op[] {
-    const names = new Set<string>();
-    const ops: Op[] = [];
-    while (this.queue.length > 0) {
-      const next = this.queue[0] as Op;
-      const added = next.records.filter((r) => !names.has(r.name)).length;
-      if (ops.length > 0 && names.size + added > MAX_NAMES_PER_BATCH) break;
-      this.queue.shift();
-      ops.push(next);
-      for (const r of next.records) names.add(r.name);
-    }
-    return ops;
+  submit(kind: Op['kind'], records: TxtRecord[], ctx: OpContext, signal?: AbortSignal): Promise<void> {
+    return this.writes.submit({ kind, records, ctx }, signal);
   }
 
   private async read(ctx: OpContext, name: string): Promise<RecordSet | undefined> {
