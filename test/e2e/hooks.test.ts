@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunReport } from '../../src/core/results.js';
 import type { CertificateEvent } from '../../src/ports/hooks.js';
 import { captureLog, localConfig, runLocal, tempDir, uniqueZone } from '../support/certkeeper.js';
+import { scaledClock } from '../support/clock.js';
 import { busWithQueue } from '../support/eventbridge-queue.js';
 import { makeCert, type TestCert } from '../support/fixtures.js';
 import { type RecordedRequest, startHttpServer, type TestServer } from '../support/hooks.js';
@@ -360,7 +361,8 @@ describe('hooks end to end (Pebble issuance through the runner)', () => {
           ],
         },
       ]),
-      { env: { HOOK_SECRET: SECRET }, log },
+      // The webhook's 1 s and 4 s backoff, ten times faster: the tries are real, the waits short.
+      { env: { HOOK_SECRET: SECRET }, log, clock: scaledClock(10) },
     );
     const [r] = report.results;
     expect(r).toMatchObject({ id: 'kept', status: 'renewed', health: 'ok' });
