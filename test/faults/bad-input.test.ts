@@ -141,7 +141,7 @@ const CASES: [string, Record<string, string>, string, RegExp][] = [
     'a hosted zone id for challtestsrv',
     { 'dns-provider': 'challtestsrv', 'hosted-zone-id': 'Z123' },
     'input hosted-zone-id',
-    /unknown|not allowed|unrecognized/i,
+    /only for dns-provider route53/,
   ],
   ['a secret id with spaces', { 'secret-id': 'my secret!' }, 'input secret-id', /secret name/],
   ['renew-before in words', { 'renew-before': 'soon' }, 'input renew-before', /days left/],
