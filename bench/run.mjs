@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: certkeeper's benchmarks, each a section; all of them by default.
 //
-//   node bench/run.mjs [single] [entrypoints] [fleet] [report] [doctor]   (or BENCH_SECTIONS=single,fleet)
+//   node bench/run.mjs [single] [entrypoints] [fleet] [report] [doctor] [providers]   (or BENCH_SECTIONS=single,fleet)
 //
 //   single       certkeeper vs lego, one apex + wildcard certificate per run (bench/single.mjs)
 //   entrypoints  bundle sizes, cold import times, a no-op run over 50 stored certificates as the
@@ -10,6 +10,9 @@
 //   report       `certkeeper report` over 500 stored certificates, file store and Secrets Manager
 //                on moto, whole process (bench/report.mjs)
 //   doctor       certkeeper doctor over 50 certificates on the local stack, whole process (bench/doctor.mjs)
+//   providers    one apex + wildcard certificate through each DNS provider (real servers or the
+//                vendor fakes), whole process on Node 24, API calls counted at the server; lego
+//                where it can reach the local server (bench/providers.mjs)
 //
 // Prints each section's table, then a summary of every target; writes every number to
 // bench/out/latest.json. Exit status: 0 done, 1 a section failed (the others still run),
@@ -34,7 +37,7 @@ import {
   tail,
 } from './lib.mjs';
 
-const SECTIONS = ['single', 'entrypoints', 'fleet', 'report', 'doctor'];
+const SECTIONS = ['single', 'entrypoints', 'fleet', 'report', 'doctor', 'providers'];
 const asked = [
   ...process.argv.slice(2),
   ...(process.env.BENCH_SECTIONS ?? '')
@@ -56,10 +59,10 @@ async function main() {
   // Every tool is resolved (and the CLI built) before any server starts: spawnSync would stop
   // this process from reading the servers' output, and Pebble blocks when nobody reads its logs.
   const tools = {
-    lego: selected.some((s) => s === 'single' || s === 'fleet') ? ensureLego() : undefined,
+    lego: selected.some((s) => s === 'single' || s === 'fleet' || s === 'providers') ? ensureLego() : undefined,
     rss: rssMethod(),
     ck: certkeeperCommand(),
-    node24: selected.includes('entrypoints') ? node24() : undefined,
+    node24: selected.includes('entrypoints') || selected.includes('providers') ? node24() : undefined,
     load: (rel) => tsImport(rel, import.meta.url),
   };
   const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
@@ -96,6 +99,7 @@ async function main() {
         fleet: mod.runFleet,
         report: mod.runReport,
         doctor: mod.runDoctor,
+        providers: mod.runProviders,
       }[name];
       const result = await run({ ...tools, tmp });
       done[name] = result;
