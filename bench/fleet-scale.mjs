@@ -518,10 +518,10 @@ export async function runBig(s) {
     `per certificate (result durationMs): median ${sec(median(perCert) ?? 0)}, p90 ${sec(pct(perCert, 0.9) ?? 0)}, max ${sec(Math.max(0, ...perCert))}; wall / N = ${sec(wallMs / N)}`,
     `Route 53 calls accepted: ${api.accepted} = ${callsPerCert.toFixed(2)} per certificate (${perCertOps(api.byOperation, N)}); throttled attempts: ${api.throttled} (${(api.throttled / N).toFixed(2)} per certificate); busiest second ${peakPerSecond}`,
     `Route 53 floor at ${rps || '∞'}/s: ${api.accepted} / ${rps || '∞'} = ${rps ? sec(floorS * 1000) : 'n/a'} (${rps ? Math.round((floorS * 1000 * 100) / wallMs) : 0} % of the wall time)`,
-    `peak RSS per renew worker (GNU time %M): max ${mib(peakWorkerKb)} (${renewWorkers.map((w) => mib(w.peakKb)).join(', ')}); plan/report processes max ${mib(peakAnyKb)}`,
+    `peak RSS per renew worker (GNU time %M): max ${mib(peakWorkerKb)} (${renewWorkers.map((w) => mib(w.peakKb)).join(', ')}); all fleet processes (plan, report too) max ${mib(peakAnyKb)}`,
     `CPU: ${cpus().length} CPUs ${Math.round(busy * 100)} % busy over the timed phase (all processes, the other bench included); worker processes' CPU ${workerCpuS.toFixed(1)} s; load average ${loadStart}→${loadEnd}`,
     legoMed != null
-      ? `lego ${s.legoVersion}, sequential, ${legoRuns.ms.length} certificates: median ${sec(legoMed)} per certificate (${legoRuns.ms.map(sec).join(', ')}; ${(legoRuns.api.accepted / legoRuns.ms.length).toFixed(1)} Route 53 calls each) → × ${N} = ${sec(legoMed * N)} (${((legoMed * N) / 3_600_000).toFixed(2)} h); certkeeper fleet ${((legoMed * N) / wallMs).toFixed(1)}× faster`
+      ? `lego ${s.legoVersion}, sequential, ${legoRuns.ms.length} certificates: median ${sec(legoMed)} per certificate (${legoRuns.ms.map(sec).join(', ')}; ${(legoRuns.api.accepted / legoRuns.ms.length).toFixed(1)} Route 53 calls each, ${legoRuns.api.throttled} throttled in all) → × ${N} = ${sec(legoMed * N)} (${((legoMed * N) / 3_600_000).toFixed(2)} h); certkeeper fleet ${((legoMed * N) / wallMs).toFixed(1)}× faster`
       : 'lego: not run',
     `targets: Route 53 calls ≤ 1.5 per certificate: ${callsPerCert <= 1.5 ? 'met' : 'MISSED'} (${callsPerCert.toFixed(2)}); peak RSS per worker ≤ 192 MiB: ${peakWorkerKb <= 192 * 1024 ? 'met' : 'MISSED'} (${mib(peakWorkerKb)})`,
   ].join('\n');
