@@ -142,6 +142,7 @@ export async function runFleet({ lego, rss, ck, devstack, load, tmp, node24 }) {
     const parts = [];
     const scale = {
       stack,
+      devstack,
       dns,
       proxy,
       rss,
