@@ -16,6 +16,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { bigZoneName, ONE_ZONE, runBig, runOneZone } from './fleet-scale.mjs';
 import {
   childrenOf,
   intEnv,
@@ -52,8 +53,14 @@ function cleanEnv() {
   return env;
 }
 
-export async function runFleet({ lego, rss, ck, devstack, load, tmp }) {
-  const N = intEnv('BENCH_FLEET_N', 50);
+const SCENARIOS = ['zones', 'one-zone', 'big'];
+
+export async function runFleet({ lego, rss, ck, devstack, load, tmp, node24 }) {
+  const scenarios = listEnv('BENCH_FLEET_SCENARIOS', SCENARIOS.join(','));
+  for (const sc of scenarios)
+    if (!SCENARIOS.includes(sc)) throw new Error(`BENCH_FLEET_SCENARIOS: unknown scenario ${sc}; known: ${SCENARIOS}`);
+  const N = scenarios.includes('zones') ? intEnv('BENCH_FLEET_N', 50) : 0;
+  const bigZoneCount = scenarios.includes('big') ? intEnv('BENCH_FLEET_BIG_ZONES', 20) : 0;
   const concurrencies = listEnv('BENCH_FLEET_CONCURRENCY', '8,50').map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`BENCH_FLEET_CONCURRENCY: ${s} is not 1-64`);
@@ -79,16 +86,20 @@ export async function runFleet({ lego, rss, ck, devstack, load, tmp }) {
       credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
     });
     scope.defer(() => admin.destroy());
-    const zones = [];
-    for (let i = 1; i <= N; i++) {
-      const name = `fleet-${String(i).padStart(2, '0')}.example.com`;
+    const createZone = async (name) => {
       const out = await withTimeout(
         admin.send(new CreateHostedZoneCommand({ Name: name, CallerReference: `bench-${name}` })),
         30_000,
         'moto CreateHostedZone',
       );
-      zones.push({ name, id: out.HostedZone.Id.replace(/^\/hostedzone\//, '') });
-    }
+      return { name, id: out.HostedZone.Id.replace(/^\/hostedzone\//, '') };
+    };
+    // Every zone of every scenario exists before the DNS server starts (it caches the zone list).
+    const zones = [];
+    for (let i = 1; i <= N; i++) zones.push(await createZone(`fleet-${String(i).padStart(2, '0')}.example.com`));
+    const oneZone = scenarios.includes('one-zone') ? [await createZone(ONE_ZONE)] : [];
+    const bigZones = [];
+    for (let i = 1; i <= bigZoneCount; i++) bigZones.push(await createZone(bigZoneName(i)));
     const { startRoute53Dns } = await load('../test/support/route53-dns.ts');
     // The zones never change during the bench, so the DNS server's ListHostedZones (one per query)
     // is answered from a cache; its ListResourceRecordSets (the records) always goes to moto.
@@ -106,16 +117,17 @@ export async function runFleet({ lego, rss, ck, devstack, load, tmp }) {
       pendingMs,
       rps,
       tls: { cert: mitm.certPem, key: mitm.keyPem },
+      onChange: (zoneId) => dnsClient.invalidate(zoneId),
     });
     scope.defer(() => proxy.stop());
     say(
-      `fleet: ${N} hosted zones; Route 53 changes PENDING for ${pendingMs} ms${rps ? `, ${rps} requests/s then Throttling` : ''}; DNS at ${dns.address}`,
+      `fleet: scenarios ${scenarios.join(', ')}; ${zones.length + oneZone.length + bigZones.length} hosted zones; Route 53 changes PENDING for ${pendingMs} ms${rps ? `, ${rps} requests/s then Throttling` : ''}; DNS at ${dns.address}`,
     );
 
     /** TXT record sets left in the zones (each tool must remove every _acme-challenge value). */
-    async function leftovers() {
+    async function leftovers(which = zones) {
       let n = 0;
-      for (const z of zones) {
+      for (const z of which) {
         const out = await withTimeout(
           admin.send(new ListResourceRecordSetsCommand({ HostedZoneId: z.id })),
           30_000,
@@ -127,6 +139,40 @@ export async function runFleet({ lego, rss, ck, devstack, load, tmp }) {
     }
 
     const ctx = { N, zones, stack, dns, proxy, rss, tmp, fleetTimeoutMs, leftovers };
+    const parts = [];
+    const scale = {
+      stack,
+      devstack,
+      dns,
+      proxy,
+      rss,
+      tmp,
+      ck,
+      node24,
+      pendingMs,
+      fleetTimeoutMs,
+      leftovers,
+      cleanEnv,
+      zones: oneZone,
+      bigZones,
+      legoVersion: lego.version,
+    };
+    if (scenarios.includes('one-zone')) parts.push(await runOneZone(scale));
+    if (scenarios.includes('big')) {
+      if (!node24 || node24.fallback)
+        say(`fleet big: node@24 unavailable; the Lambda bundle runs on ${node24?.version}`);
+      if (legoModes.includes('none')) scale.legoIssue = undefined;
+      else {
+        const lr = legoFleet(ctx, lego, mitmCaPath);
+        say('fleet big: lego warm-up (untimed): register the account');
+        proxy.setRps(0);
+        await lr.issue(`lego-0.${bigZones[0].name}`);
+        scale.legoIssue = lr.issue;
+      }
+      parts.push(await runBig(scale));
+    }
+    if (!scenarios.includes('zones')) return joinParts(parts);
+    proxy.setRps(rps);
     const results = { certkeeper: [], lego: [] };
 
     // ---- certkeeper ----
@@ -164,7 +210,7 @@ export async function runFleet({ lego, rss, ck, devstack, load, tmp }) {
         );
       }
     }
-    return report({ N, pendingMs, rps, results, lego, legoDescribe, ck, warm, legoParallel });
+    return joinParts([report({ N, pendingMs, rps, results, lego, legoDescribe, ck, warm, legoParallel }), ...parts]);
   } catch (error) {
     if (!(error instanceof ToolError) && stack) error.stackLogs = stack.logs();
     throw error;
@@ -414,7 +460,24 @@ function legoFleet({ N, zones, stack, dns, proxy, rss, tmp, leftovers }, lego, m
   return { issue, fleet, describe };
 }
 
-/** A Route53Client stand-in for route53-dns: ListHostedZones answered once, then from memory. */
+/** The scenarios' reports as one section: texts one after another, json keyed by scenario. */
+function joinParts(parts) {
+  return {
+    text: parts.map((p) => p.text).join('\n\n'),
+    json: Object.fromEntries(parts.map((p) => [p.key ?? 'zones', p.json])),
+    targets: parts.flatMap((p) => p.targets),
+  };
+}
+
+/**
+ * A Route53Client stand-in for route53-dns. The DNS server reads every zone from moto for each
+ * query (ListHostedZones + ListResourceRecordSets per zone): with 20 zones and thousands of
+ * lookups (Pebble's validations, the tools' propagation checks) moto, one Python process, falls
+ * far behind and the lookups time out — a limit of the test DNS server, not of a tool. So
+ * ListHostedZones is answered once, then from memory (the zones never change during the bench),
+ * and each zone's ListResourceRecordSets is kept until the proxy reports a change to that zone
+ * (`invalidate(zoneId)`, called after moto accepted it): answers are exactly as fresh as before.
+ */
 function zoneListCachingClient(endpoint) {
   const real = new Route53Client({
     region: 'us-east-1',
@@ -422,17 +485,25 @@ function zoneListCachingClient(endpoint) {
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
   const cache = new Map();
+  const zoneOf = (input) => String(input?.HostedZoneId ?? '').replace(/^\/hostedzone\//, '');
   return {
     send(command, ...rest) {
-      if (command?.constructor?.name !== 'ListHostedZonesCommand') return real.send(command, ...rest);
-      const key = JSON.stringify(command.input ?? {});
+      const name = command?.constructor?.name;
+      if (name !== 'ListHostedZonesCommand' && name !== 'ListResourceRecordSetsCommand')
+        return real.send(command, ...rest);
+      const key = `${name} ${JSON.stringify(command.input ?? {})}`;
       let p = cache.get(key);
       if (!p) {
         p = real.send(command, ...rest);
         p.catch(() => cache.delete(key));
-        cache.set(key, p);
+        cache.set(key, { p, zone: name === 'ListResourceRecordSetsCommand' ? zoneOf(command.input) : undefined });
+        return p;
       }
-      return p;
+      return p.p;
+    },
+    invalidate(zoneId) {
+      for (const [k, v] of cache)
+        if (v.zone !== undefined && (zoneId === undefined || v.zone === zoneId)) cache.delete(k);
     },
     destroy: () => real.destroy(),
   };

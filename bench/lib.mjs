@@ -111,6 +111,17 @@ export function certkeeperCommand() {
   return { via: 'dist', cmd: process.execPath, args: [join(ROOT, 'bin', 'certkeeper.js')] };
 }
 
+/** dist/lambda (the fleet handlers) rebuilt when it is missing or older than src/; fails otherwise. */
+export function ensureLambdaBundle() {
+  const bundle = join(ROOT, 'dist', 'lambda', 'index.mjs');
+  if (existsSync(bundle) && distMtime(join(ROOT, 'dist', 'lambda')) >= sourcesMtime()) return bundle;
+  say('dist/lambda is missing or older than src/: building it (node scripts/build.mjs lambda)');
+  const b = spawnSync(process.execPath, ['scripts/build.mjs', 'lambda'], { cwd: ROOT, encoding: 'utf8' });
+  if (b.status !== 0 || !existsSync(bundle))
+    fail(`building dist/lambda failed:\n${(b.stderr + b.stdout).slice(-2000)}`);
+  return bundle;
+}
+
 /**
  * The Node 24 binary (the Action's `runs.using: node24`, Lambda's nodejs24.x), from the npm
  * registry through npx (cached after the first call). Falls back to this Node, loudly.
@@ -135,9 +146,10 @@ let rssSeq = 0;
 /**
  * Spawns, waits for exit; wall time from just before spawn() to the exit event, and peak RSS
  * (GNU time's %M, i.e. ru_maxrss of the tool, in KiB). Killed (with its child) after timeoutMs.
- * `onSpawn(child)` sees the process (the /usr/bin/time wrapper when GNU time is used).
+ * `onSpawn(child)` sees the process (the /usr/bin/time wrapper when GNU time is used); `output`
+ * keeps the last `keepChars` of stdout + stderr.
  */
-export async function measure(cmd, args, { env, cwd, rss, tmp, timeoutMs = TIMEOUT_MS, onSpawn }) {
+export async function measure(cmd, args, { env, cwd, rss, tmp, timeoutMs = TIMEOUT_MS, onSpawn, keepChars = 20_000 }) {
   const rssFile = join(tmp, `rss-${process.pid}-${++rssSeq}.txt`);
   const [file, argv] = rss === 'gnu-time' ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
   let out = '';
@@ -158,7 +170,7 @@ export async function measure(cmd, args, { env, cwd, rss, tmp, timeoutMs = TIMEO
   const stdout = [];
   child.stdout.on('data', (d) => stdout.push(d));
   const keep = (d) => {
-    out = (out + d.toString()).slice(-20_000);
+    out = (out + d.toString()).slice(-keepChars);
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);

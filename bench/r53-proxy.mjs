@@ -32,9 +32,11 @@ export function operationOf(method, path) {
 }
 
 /**
- * @param {{ target: string, pendingMs: number, rps?: number, tls: { cert: string, key: string } }} opts
+ * @param {{ target: string, pendingMs: number, rps?: number, tls: { cert: string, key: string },
+ *   onChange?: (zoneId: string) => void }} opts  onChange: called once moto accepted a change to the zone
  */
-export async function startRoute53Proxy({ target, pendingMs, rps = 0, tls }) {
+export async function startRoute53Proxy({ target, pendingMs, rps: initialRps = 0, tls, onChange }) {
+  let rps = initialRps;
   const upstream = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const submitted = new Map(); // our change id → ms when the change request arrived
@@ -134,6 +136,8 @@ export async function startRoute53Proxy({ target, pendingMs, rps = 0, tls }) {
     }
     let out = up.body;
     if (op === 'ChangeResourceRecordSets' && up.status === 200) {
+      // moto has applied it: whoever caches the zone's records must read them again.
+      onChange?.(/^\/2013-04-01\/hostedzone\/([^/]+)\/rrset/.exec(path)?.[1]);
       const id = `CKB${randomBytes(6).toString('hex').toUpperCase()}`;
       submitted.set(id, arrived);
       call.change = id;
@@ -193,6 +197,11 @@ export async function startRoute53Proxy({ target, pendingMs, rps = 0, tls }) {
     },
     reset() {
       calls = [];
+    },
+    /** Changes the enforced request rate (0: off); the bucket starts full. */
+    setRps(n) {
+      rps = n;
+      bucket = { tokens: rps, at: Date.now() };
     },
     /** Calls by operation, the busiest second, changes submitted, PENDING answers, refused CONNECTs. */
     summary() {

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { tsImport } from 'tsx/esm/api';
 import {
   certkeeperCommand,
+  ensureLambdaBundle,
   ensureLego,
   fail,
   node24,
@@ -62,9 +63,10 @@ async function main() {
     lego: selected.some((s) => s === 'single' || s === 'fleet' || s === 'providers') ? ensureLego() : undefined,
     rss: rssMethod(),
     ck: certkeeperCommand(),
-    node24: selected.includes('entrypoints') || selected.includes('providers') ? node24() : undefined,
+    node24: selected.some((s) => s === 'entrypoints' || s === 'fleet' || s === 'providers') ? node24() : undefined,
     load: (rel) => tsImport(rel, import.meta.url),
   };
+  if (selected.includes('fleet')) ensureLambdaBundle();
   const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
   const revision = {
     commit: git('rev-parse', '--short', 'HEAD'),

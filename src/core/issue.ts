@@ -76,6 +76,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
   const { order } = placed;
   let succeeded = false;
   let authorizations: AcmeAuthorization[] = [];
+  let cleanup: Promise<void> | undefined;
   try {
     authorizations = await Promise.all(order.authorizations.map((url) => acme.getAuthorization(url)));
     const pending = authorizations.filter((a) => a.status === 'pending');
@@ -152,16 +153,21 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
           ),
         );
       } finally {
-        // Cleanup never hides the first error (acme-client auto.js does the same).
-        try {
-          await provider.cleanup(records);
-          await deps.saveLeaseRecords([]);
-          logger.debug('dns: removed TXT values', { count: records.length });
-        } catch (error) {
-          logger.error(
-            `dns: cleanup failed; the lease keeps the records for the next run to remove: ${(error as Error).message}`,
-          );
-        }
+        // Cleanup never hides the first error (acme-client auto.js does the same). It runs while
+        // the order is finalized (nothing after validation needs the records gone) and is
+        // awaited before this returns, so a fleet's certificates do not queue their finalize
+        // behind the zone's other writes.
+        cleanup = (async () => {
+          try {
+            await provider.cleanup(records);
+            await deps.saveLeaseRecords([]);
+            logger.debug('dns: removed TXT values', { count: records.length });
+          } catch (error) {
+            logger.error(
+              `dns: cleanup failed; the lease keeps the records for the next run to remove: ${(error as Error).message}`,
+            );
+          }
+        })();
       }
     }
 
@@ -196,6 +202,7 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
     succeeded = true;
     return { bundle: verified.bundle, privateKey, ...(placed.replaces ? { replaces: placed.replaces } : {}) };
   } finally {
+    await cleanup;
     if (!succeeded) {
       const toDeactivate = authorizations.filter((a) => a.status === 'pending' || a.status === 'valid');
       await Promise.all(

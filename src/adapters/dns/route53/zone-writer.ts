@@ -143,6 +143,14 @@ function sleepJittered(ctx: OpContext): Promise<void> {
  */
 export class ZoneWriter {
   private readonly writes: WriteQueue<Op>;
+  /**
+   * The TXT sets at names this writer changed, as its last accepted change left them (undefined:
+   * removed). A cleanup of such names builds its compare-and-swap from this instead of reading the
+   * zone again: one call instead of two per cleanup batch. If anyone changed a set since, Route 53
+   * refuses the DELETE ("values do not match", "not found") and the batch reads and retries as any
+   * conflict does.
+   */
+  private readonly known = new Map<string, RecordSet | undefined>();
 
   constructor(
     private readonly client: Route53Client,
@@ -241,9 +249,14 @@ export class ZoneWriter {
     let status: string | undefined;
     let previous: string | undefined;
     let upsert = false;
+    const cleanupOnly = ops.every((o) => o.kind === 'cleanup');
     for (let round = 1; ; round++) {
-      // After a refused batch, read name by name: it does not rely on the listing order.
-      const current = await this.readAll(ctx, names, round > 1);
+      // A cleanup of sets we wrote last starts from what we wrote; after a refused batch, read
+      // name by name: it does not rely on the listing order.
+      const current =
+        round === 1 && cleanupOnly && names.every((n) => this.known.has(n))
+          ? new Map(names.map((n) => [n, this.known.get(n)]))
+          : await this.readAll(ctx, names, round > 1);
       const snapshot = JSON.stringify([...current]);
       if (snapshot === previous && !upsert) {
         // The batch was refused although nobody changed these names: the API does not apply
@@ -254,6 +267,7 @@ export class ZoneWriter {
       previous = snapshot;
 
       const changes: Change[] = [];
+      const after = new Map<string, RecordSet | undefined>();
       let added = 0;
       let removed = 0;
       for (const name of names) {
@@ -280,6 +294,10 @@ export class ZoneWriter {
           TTL: cur?.ttl ?? ttlFor.get(name) ?? ctx.ttl,
           ResourceRecords: [...want.values()].map((Value) => ({ Value })),
         };
+        after.set(
+          name,
+          want.size > 0 ? { ttl: next.TTL, values: [...want].map(([text, raw]) => ({ text, raw })) } : undefined,
+        );
         if (upsert && want.size > 0) {
           changes.push({ Action: 'UPSERT', ResourceRecordSet: next });
           continue;
@@ -313,12 +331,15 @@ export class ZoneWriter {
         );
         changeId = out.ChangeInfo?.Id;
         status = out.ChangeInfo?.Status;
+        for (const [name, set] of after) this.known.set(name, set);
         ctx.logger.info(
           `route53: zone ${this.zone.name}: ${added} TXT value(s) added, ${removed} removed at ${names.length} name(s)`,
           { zone: this.zone.id, change: changeId, names },
         );
         break;
       } catch (error) {
+        // Whatever we knew about these sets may be stale now.
+        for (const name of names) this.known.delete(name);
         const cause = (error as Error).cause ?? error;
         if (!isConflict(cause) || round >= MAX_CONFLICT_ROUNDS) throw error;
         ctx.logger.debug(`route53: zone ${this.zone.name} changed while we wrote; reading it again`, {

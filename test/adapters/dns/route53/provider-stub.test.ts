@@ -270,9 +270,25 @@ describe('route53 provider: pipelined zone writes (a fleet in one zone)', () => 
     await provider.present(records);
     await provider.cleanup(records);
     expect(fake.count('ListHostedZonesByName')).toBe(1);
-    // One listing per batch (present, cleanup), not one per name.
-    expect(fake.count('ListResourceRecordSets')).toBe(2);
+    // One listing for the present batch, not one per name; the cleanup of the sets it just wrote
+    // builds its compare-and-swap from what it wrote, without listing them again.
+    expect(fake.count('ListResourceRecordSets')).toBe(1);
     expect(fake.count('ChangeResourceRecordSets')).toBe(2);
+  });
+
+  it('a cleanup of sets someone changed after our present is refused, re-reads and removes only ours', async () => {
+    const { fake, zone, provider } = setup();
+    const name = '_acme-challenge.later.example.com';
+    const [mine, theirs] = [challengeValue(), challengeValue()];
+    await provider.present([{ name, value: mine }]);
+    // Another process adds its value after our present and before our cleanup.
+    zone.sets.get(`${name}.`)?.values.push(`"${theirs}"`);
+    const reads = fake.count('ListResourceRecordSets');
+    await provider.cleanup([{ name, value: mine }]);
+    expect(values(fake, zone, name)).toEqual([theirs]);
+    // The DELETE built from what we wrote did not match: refused, then read and retried.
+    expect(fake.count('ListResourceRecordSets')).toBe(reads + 1);
+    expect(fake.count('ChangeResourceRecordSets')).toBe(3);
   });
 });
 
