@@ -56,7 +56,10 @@ describe('faults: a run killed with SIGKILL during the DNS wait', () => {
     await until('records in DNS and lease', async () => {
       const lease = JSON.parse(await readFile(lockPath, 'utf8'));
       const live = await txtValues(stack.dnsResolver, name);
-      return lease.records.length === 2 && live.length === 2 ? true : undefined;
+      // …and once its log said so (the line follows the write: killed between the two, it is never read).
+      return lease.records.length === 2 && live.length === 2 && output.includes('wrote 2 TXT value(s)')
+        ? true
+        : undefined;
     });
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
