@@ -44,7 +44,10 @@ export interface PebbleStack {
 
 /**
  * Pebble's defaults add random sleeps, reject 5 % of nonces and reuse half of the valid
- * authorizations; tests must not depend on luck, so all three are off unless a test opts in.
+ * authorizations; tests must not depend on luck, so all three are off unless a test opts in. (Not
+ * quite for reuse: Pebble reuses when `rand.Intn(100) > PEBBLE_AUTHZREUSE`, so 0 still reuses 1 %
+ * of the valid authorizations, and it refuses negative values; a test ordering names it validated
+ * before must accept a `ready` order.)
  */
 export const DEFAULT_PEBBLE_ENV: Readonly<Record<string, string>> = {
   PEBBLE_VA_NOSLEEP: '1',

@@ -252,7 +252,9 @@ describe('replaces', () => {
     shim.refuseReplaces(refusal);
     const placed = await acme.placeOrder(first.domains, { replaces: id });
     expect(placed.replaces).toMatchObject({ certId: id, accepted: false });
-    expect(placed.order.status).toBe('pending');
+    // 'ready' when Pebble reused the authorizations the first issuance validated: its reuse test is
+    // `rand.Intn(100) > PEBBLE_AUTHZREUSE`, so even 0 reuses one time in a hundred.
+    expect(['pending', 'ready']).toContain(placed.order.status);
     // A 5xx answer to an order with replaces is not retried with it: one refusal, one plain order.
     expect(shim.orders.map((o) => [o.status, o.problem, o.replaces])).toEqual([
       [status, problem, id],
