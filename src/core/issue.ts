@@ -37,6 +37,8 @@ export interface IssueDeps {
   signal?: AbortSignal;
   /** Bound for each ACME wait (authorization validation, order processing). */
   acmeTimeoutMs?: number;
+  /** Called once every authorization is valid, before finalize (the runner frees a slot). */
+  onValidated?: () => void;
 }
 
 export interface Issued {
@@ -171,6 +173,8 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
       }
     }
 
+    // Every authorization is valid: what is left (finalize, download, verify) needs no DNS slot.
+    deps.onValidated?.();
     const privateKey = await keyPromise;
     const csr = await acme.createCsr(req.domains, privateKey, { commonName: !req.profile });
     let current: AcmeOrder & { retryAfter?: Date } = order;

@@ -79,6 +79,58 @@ export async function mapLimit<T, R>(
   return results;
 }
 
+/**
+ * Like mapLimit, but an item may give its slot back before it ends (`release`): at most `limit`
+ * items hold a slot at once, and at most `2 × limit` are in flight. The run uses it so a
+ * certificate past its challenges (finalize, store, hooks) no longer holds one of `concurrency`'s
+ * slots: the next certificate's order and DNS wait overlap its finish.
+ */
+export async function mapWithSlots<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, release: () => void) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let free = limit;
+  const waiting: (() => void)[] = [];
+  const acquire = (): Promise<void> => {
+    if (free > 0) {
+      free--;
+      return Promise.resolve();
+    }
+    return new Promise<void>((granted) => waiting.push(granted));
+  };
+  const giveBack = () => {
+    const granted = waiting.shift();
+    if (granted) granted();
+    else free++;
+  };
+  const workers = Array.from({ length: Math.min(2 * limit, items.length) }, async () => {
+    for (;;) {
+      await acquire();
+      if (next >= items.length) {
+        giveBack();
+        return;
+      }
+      const i = next++;
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        giveBack();
+      };
+      try {
+        results[i] = await fn(items[i] as T, release);
+      } finally {
+        release();
+      }
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
 function currentState(read: Awaited<ReturnType<CertificateStore['read']>>): {
   state: CurrentState;
   stored?: StoredCertificate;
@@ -145,7 +197,10 @@ export async function run(config: Config, options: RunOptions, deps: RunDeps): P
     const first = new Set<Assessment>(ordering);
     const queue = [...ordering, ...assessed.filter((a) => !first.has(a))];
     const byCert = new Map<Assessment, CertificateResult>();
-    await mapLimit(queue, config.concurrency, async (a) => {
+    // A certificate gives its slot back once its challenges are valid (finalize, store and hooks
+    // then overlap the next certificate's order and DNS wait).
+    await mapWithSlots(queue, config.concurrency, async (a, release) => {
+      if (a.kind === 'assessed') a.releaseSlot = release;
       byCert.set(a, await finish(a, ctx));
     });
     results = assessed.map((a) => byCert.get(a) as CertificateResult);
@@ -200,6 +255,8 @@ interface Assessed {
   /** Due, but not attempted in this run (backoff, the order budget): why, and until when. */
   deferral?: { reason: string; until?: string };
   startedAt: number;
+  /** Gives this certificate's concurrency slot back (once its challenges are valid). */
+  releaseSlot?: () => void;
 }
 
 type Assessment = Assessed | { kind: 'done'; result: CertificateResult };
@@ -674,6 +731,7 @@ async function attempt(
       logger,
       lookup: ctx.deps.adapters.lookup,
       saveLeaseRecords: (records: TxtRecord[]) => lease.update(records, ttl),
+      ...(a.releaseSlot ? { onValidated: a.releaseSlot } : {}),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
       ...(ctx.deps.acmeTimeoutMs ? { acmeTimeoutMs: ctx.deps.acmeTimeoutMs } : {}),
     },

@@ -251,7 +251,10 @@ export function configSchemas(registry: AdapterRegistry): ConfigSchemas {
       version: z.literal(1, { error: 'must be 1' }).meta({ description: 'Config format version; always 1.' }),
       acme,
       renewal: renewal.prefault({}),
-      concurrency: z.int().min(1).max(64).default(4).meta({ description: 'Certificates worked on at once (1-64).' }),
+      concurrency: z.int().min(1).max(64).default(4).meta({
+        description:
+          'Certificates ordered and validated at once (1-64). One past its challenges (finalize, store, hooks) frees its slot for the next, so up to twice as many are in flight.',
+      }),
       leaseTtl: duration('leaseTtl')
         .prefault('10m')
         .meta({ description: "How long a run's lease on a certificate lasts unless extended." }),
