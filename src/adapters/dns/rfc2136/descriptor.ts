@@ -59,7 +59,9 @@ export const rfc2136: DnsDescriptor<typeof options> = {
     'over UDP and over TCP when a message does not fit, and accepts only answers signed with the same key. ' +
     'It adds exactly its own TXT values and deletes exactly those again (never the whole record set), so ' +
     'other values on `_acme-challenge` names survive. The zone is found by an SOA query to the server ' +
-    'unless `zone` is given, and propagation is checked against the server itself unless resolvers are set.',
+    'unless `zone` is given, and propagation is checked against the server itself unless resolvers are set. ' +
+    'A record set has one TTL, so the server gives the values already at the name the `ttl` of ours (BIND does). ' +
+    'Windows DNS accepts only GSS-TSIG (Kerberos) for secure updates, which certkeeper does not speak.',
   options,
   secrets: ['tsig.secret'],
   // As lego names them, so a job that ran lego's rfc2136 provider keeps its environment.
