@@ -3,6 +3,7 @@ import type { AdapterFactory } from '../ports/adapter.js';
 import type { Clock } from '../ports/clock.js';
 import type { CertificateConfig, Config } from '../ports/config.js';
 import { type ErrorInfo, StoreError, toErrorInfo } from '../ports/errors.js';
+import { KEY_PEM_LABEL } from '../ports/hooks.js';
 import type { CertificateReader, FoundCertificate, ImportTool, ToolMetadata } from '../ports/import.js';
 import type { Logger } from '../ports/logger.js';
 import type { CertificateStore, IssuedBy, KeyType, StoredCertificate } from '../ports/store.js';
@@ -116,8 +117,11 @@ type Check = { ok: true; verified: Verified } | { ok: false; reason: string; hin
 const NOT_YET_VALID_SLACK_MS = 5 * 60_000;
 const LEASE_TTL_MS = 2 * 60_000;
 
+const KEY_PEM = new RegExp(`-----BEGIN [A-Z ]*${KEY_PEM_LABEL}-----`);
+const ENCRYPTED_KEY_PEM = new RegExp(`-----BEGIN ENCRYPTED ${KEY_PEM_LABEL}-----`);
+
 function encryptedPem(pem: string): boolean {
-  return /-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pem) || /Proc-Type:\s*4,\s*ENCRYPTED/i.test(pem);
+  return ENCRYPTED_KEY_PEM.test(pem) || /Proc-Type:\s*4,\s*ENCRYPTED/i.test(pem);
 }
 
 /** Checks a found certificate on its own (PRODUCT §6): key, chain, names, validity. */
@@ -135,7 +139,7 @@ function verifyFound(found: FoundCertificate, now: Date, allowExpired = false): 
   }
   const fail = (reason: string, hint?: string): Check => ({ ok: false, reason, info, ...(hint ? { hint } : {}) });
 
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(found.privateKey)) return fail('no PEM private key in the key file');
+  if (!KEY_PEM.test(found.privateKey)) return fail('no PEM private key in the key file');
   if (encryptedPem(found.privateKey)) {
     return fail(
       'the private key is encrypted (passphrase protected)',

@@ -68,7 +68,9 @@ export const EVENT_KIND: Record<EventType, 'renewed' | 'failed' | 'warning'> = {
   'certificate.expiring': 'warning',
 };
 
-const MARKER = 'PRIVATE KEY';
+/** What every PEM private key's label ends with (PKCS#8, SEC1 `EC`, PKCS#1 `RSA`, `ENCRYPTED`). */
+export const KEY_PEM_LABEL = 'PRIVATE KEY';
+const MARKER = KEY_PEM_LABEL;
 
 /**
  * Throws when any string (or key) inside `value` contains "PRIVATE KEY". Called on every event
