@@ -21,6 +21,8 @@ import {
   childrenOf,
   intEnv,
   leafOf,
+  legoFlags,
+  legoIssue,
   measure,
   mib,
   OUT,
@@ -331,36 +333,23 @@ function legoFleet({ N, zones, stack, dns, proxy, rss, tmp, leftovers }, lego, m
     LEGO_CA_CERTIFICATES: stack.caBundlePath,
     LEGO_DISABLE_CNAME_SUPPORT: 'true',
   };
-  const flags = [
-    '--server',
-    stack.acmeDirectory,
-    '--email',
-    'bench@example.com',
-    '--accept-tos',
-    '--path',
-    legoPath,
-    '--key-type',
-    'ec256',
-    '--dns',
-    'route53',
-    '--dns.resolvers',
-    dns.address,
-    '--dns.disable-cp',
-    '--cert.timeout',
-    '6',
-  ];
+  const flags = legoFlags({ server: stack.acmeDirectory, path: legoPath, dns: 'route53', resolver: dns.address });
   const seen = new Map();
   async function issue(domain, onSpawn) {
-    const args = [...flags, '-d', domain, '-d', `*.${domain}`, 'run'];
-    const r = await measure(lego.path, args, { env, cwd: tmp, rss, tmp, onSpawn });
-    await saveLog('fleet-lego-last.log', r.output);
-    const why = (msg) => new ToolError('lego', `fleet ${domain}: ${msg} (exit ${r.code})`, r.output);
-    if (r.code !== 0) throw why('lego run failed');
-    const crt = join(legoPath, 'certificates', `${domain}.crt`);
-    if (!existsSync(crt)) throw why(`lego wrote no ${crt}`);
-    const leaf = leafOf(crt);
-    if (seen.get(domain) === leaf.serial || !leaf.names.includes(domain) || !leaf.names.includes(`*.${domain}`))
-      throw why(`no new certificate for ${domain} (serial ${leaf.serial}, names ${leaf.names})`);
+    const { r, leaf, why } = await legoIssue({
+      lego,
+      flags,
+      legoPath,
+      domain,
+      env,
+      tmp,
+      rss,
+      label: 'lego',
+      onSpawn,
+      onResult: (run) => saveLog('fleet-lego-last.log', run.output),
+    });
+    if (seen.get(domain) === leaf.serial)
+      throw why(`fleet ${domain}: no new certificate (serial ${leaf.serial} again)`);
     seen.set(domain, leaf.serial);
     return r;
   }

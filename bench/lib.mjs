@@ -333,3 +333,49 @@ export function table(rows, left = 1) {
     r.map((v, i) => (i < left ? String(v).padEnd(widths[i]) : String(v).padStart(widths[i]))).join('  ');
   return rows.map(line).join('\n');
 }
+
+/**
+ * The benches' one lego command line for an apex + wildcard run (bench/README.md: how lego is
+ * tuned): `server`, the account and certificate directory `path`, the `dns` provider and the
+ * `resolver` its propagation check asks.
+ */
+export function legoFlags({ server, path, dns, resolver }) {
+  return [
+    '--server',
+    server,
+    '--email',
+    'bench@example.com',
+    '--accept-tos',
+    '--path',
+    path,
+    '--key-type',
+    'ec256',
+    '--dns',
+    dns,
+    '--dns.resolvers',
+    resolver,
+    '--dns.disable-cp',
+    '--cert.timeout',
+    '6',
+  ];
+}
+
+/**
+ * One `lego run` for `domain` and `*.domain`, measured; fails (ToolError named `label`) unless lego
+ * exited 0 and wrote a certificate with both names. `onResult` sees the run before the checks (a
+ * log kept even when they fail). Returns the run, the certificate's leaf and the error maker for
+ * the caller's own checks (a new serial, …).
+ */
+export async function legoIssue({ lego, flags, legoPath, domain, env, tmp, rss, label, onSpawn, onResult }) {
+  const args = [...flags, '-d', domain, '-d', `*.${domain}`, 'run'];
+  const r = await measure(lego.path, args, { env, cwd: tmp, rss, tmp, onSpawn });
+  await onResult?.(r);
+  const why = (msg) => new ToolError(label, `${msg} (exit ${r.code})`, r.output);
+  if (r.code !== 0) throw why('lego run failed');
+  const crt = join(legoPath, 'certificates', `${domain}.crt`);
+  if (!existsSync(crt)) throw why(`lego wrote no ${crt}`);
+  const leaf = leafOf(crt);
+  if (!leaf.names.includes(domain) || !leaf.names.includes(`*.${domain}`))
+    throw why(`no certificate for ${domain} and *.${domain} (names ${leaf.names})`);
+  return { r, leaf, why };
+}

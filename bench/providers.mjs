@@ -7,7 +7,6 @@
 // beside it where it can be pointed at the local server. See bench/README.md.
 
 import { Resolver } from 'node:dns/promises';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -16,7 +15,22 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { hashDir, intEnv, leafOf, measure, mib, msf, Scope, say, sec, stats, ToolError, table } from './lib.mjs';
+import {
+  hashDir,
+  intEnv,
+  leafOf,
+  legoFlags,
+  legoIssue,
+  measure,
+  mib,
+  msf,
+  Scope,
+  say,
+  sec,
+  stats,
+  ToolError,
+  table,
+} from './lib.mjs';
 import { startRoute53Proxy } from './r53-proxy.mjs';
 
 // The vendor fakes import test/support/secrets-guard.ts, which needs the vitest runner: outside
@@ -24,6 +38,17 @@ import { startRoute53Proxy } from './r53-proxy.mjs';
 register('./test-support-hooks.mjs', import.meta.url);
 
 const PEBBLE_ENV = { PEBBLE_VA_NOSLEEP: '1' }; // startPebbleStack adds AUTHZREUSE=0, NONCEREJECT=0
+
+/** A provider's own Pebble, validating through `dnsServer` (its DNS; challtestsrv's when absent), stopped with the scope. */
+async function startPebble(devstack, scope, dnsServer) {
+  const stack = await devstack.startPebbleStack({
+    env: PEBBLE_ENV,
+    ...(dnsServer ? { dnsServer } : {}),
+    maxLifetimeSec: 3600,
+  });
+  scope.defer(() => stack.stop());
+  return stack;
+}
 const ALL = [
   'challtestsrv',
   'route53',
@@ -201,8 +226,7 @@ async function txtAt(server, name) {
 
 const SETUPS = {
   async challtestsrv({ devstack, scope }) {
-    const stack = await devstack.startPebbleStack({ env: PEBBLE_ENV, maxLifetimeSec: 3600 });
-    scope.defer(() => stack.stop());
+    const stack = await startPebble(devstack, scope);
     const proxy = await countingHttpProxy(stack.challtestsrvUrl);
     scope.defer(() => proxy.stop());
     return {
@@ -247,8 +271,7 @@ const SETUPS = {
       tls: { cert: mitm.certPem, key: mitm.keyPem },
     });
     scope.defer(() => proxy.stop());
-    const stack = await devstack.startPebbleStack({ env: PEBBLE_ENV, dnsServer: dns.address, maxLifetimeSec: 3600 });
-    scope.defer(() => stack.stop());
+    const stack = await startPebble(devstack, scope, dns.address);
     const aws = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
     return {
       server: 'moto_server (Route 53), DNS from test/support/route53-dns.ts',
@@ -284,12 +307,7 @@ const SETUPS = {
     fake.addZone('example.com');
     fake.addZone(zone);
     const token = fake.addToken();
-    const stack = await devstack.startPebbleStack({
-      env: PEBBLE_ENV,
-      dnsServer: fake.dns.address,
-      maxLifetimeSec: 3600,
-    });
-    scope.defer(() => stack.stop());
+    const stack = await startPebble(devstack, scope, fake.dns.address);
     let from = 0;
     return {
       server: 'fake Cloudflare API v4 (test/support/fakes/cloudflare.ts), plain HTTP',
@@ -331,12 +349,7 @@ const SETUPS = {
     await mkdir(dir, { recursive: true });
     // What google-github-actions/auth writes for workload identity federation (as the e2e test).
     const credentials = await fake.externalAccountFile(dir, { source: 'url', impersonate: true });
-    const stack = await devstack.startPebbleStack({
-      env: PEBBLE_ENV,
-      dnsServer: fake.dns.address,
-      maxLifetimeSec: 3600,
-    });
-    scope.defer(() => stack.stop());
+    const stack = await startPebble(devstack, scope, fake.dns.address);
     // lego 4.9.1 has no endpoint setting: it goes to https://dns.googleapis.com through this proxy,
     // TLS terminated for that name, forwarded to the fake; the token calls go to the fake directly.
     // golang.org/x/oauth2 accepts only Google's STS and IAM hosts in the credentials file, so lego
@@ -408,12 +421,7 @@ const SETUPS = {
     await mkdir(dir, { recursive: true });
     // DefaultAzureCredential → WorkloadIdentityCredential (a federated GitHub OIDC token file).
     const federated = await fake.federatedEnv(dir);
-    const stack = await devstack.startPebbleStack({
-      env: PEBBLE_ENV,
-      dnsServer: fake.dns.address,
-      maxLifetimeSec: 3600,
-    });
-    scope.defer(() => stack.stop());
+    const stack = await startPebble(devstack, scope, fake.dns.address);
     let from = 0;
     return {
       server: 'fake ARM DNS 2018-05-01 + Entra ID token endpoint (test/support/fakes/azure-dns.ts), HTTPS',
@@ -457,8 +465,7 @@ const SETUPS = {
     scope.defer(() => pdns.stop());
     const proxy = await countingHttpProxy(pdns.apiUrl);
     scope.defer(() => proxy.stop());
-    const stack = await devstack.startPebbleStack({ env: PEBBLE_ENV, dnsServer: pdns.address, maxLifetimeSec: 3600 });
-    scope.defer(() => stack.stop());
+    const stack = await startPebble(devstack, scope, pdns.address);
     return {
       server: 'pdns_server + gsqlite3 (Debian), HTTP API',
       zone,
@@ -500,8 +507,7 @@ async function rfc2136Setup({ devstack, scope, load }, kind) {
   // The provider's messages go through the proxy (counted); Pebble and the propagation checks ask the server.
   const proxy = await startDnsProxy(server, counter.hooks);
   scope.defer(() => proxy.stop());
-  const stack = await devstack.startPebbleStack({ env: PEBBLE_ENV, dnsServer: server.address, maxLifetimeSec: 3600 });
-  scope.defer(() => stack.stop());
+  const stack = await startPebble(devstack, scope, server.address);
   const secret = server.key('certkeeper').secret;
   return {
     server: kind === 'bind' ? 'BIND 9 named (Debian)' : 'Knot DNS knotd (Debian)',
@@ -602,41 +608,13 @@ function legoRunner(p, lego, tmp, rss) {
     LEGO_CA_CERTIFICATES: p.stack.caBundlePath,
     LEGO_DISABLE_CNAME_SUPPORT: 'true',
   };
-  const flags = [
-    '--server',
-    p.stack.acmeDirectory,
-    '--email',
-    'bench@example.com',
-    '--accept-tos',
-    '--path',
-    legoPath,
-    '--key-type',
-    'ec256',
-    '--dns',
-    p.lego.dns,
-    '--dns.resolvers',
-    p.dnsAddress,
-    '--dns.disable-cp',
-    '--cert.timeout',
-    '6',
-  ];
+  const flags = legoFlags({ server: p.stack.acmeDirectory, path: legoPath, dns: p.lego.dns, resolver: p.dnsAddress });
   const seen = new Set();
   return async function issue(domain) {
     p.reset();
-    const r = await measure(lego.path, [...flags, '-d', domain, '-d', `*.${domain}`, 'run'], {
-      env,
-      cwd: tmp,
-      rss,
-      tmp,
-    });
+    const { r, leaf, why } = await legoIssue({ lego, flags, legoPath, domain, env, tmp, rss, label: `lego/${p.name}` });
     const api = p.counts();
-    const why = (msg) => new ToolError(`lego/${p.name}`, `${msg} (exit ${r.code})`, r.output);
-    if (r.code !== 0) throw why('lego run failed');
-    const crt = join(legoPath, 'certificates', `${domain}.crt`);
-    if (!existsSync(crt)) throw why(`lego wrote no ${crt}`);
-    const leaf = leafOf(crt);
-    if (seen.has(leaf.serial) || !leaf.names.includes(domain) || !leaf.names.includes(`*.${domain}`))
-      throw why(`no new certificate for ${domain} (serial ${leaf.serial}, names ${leaf.names})`);
+    if (seen.has(leaf.serial)) throw why(`no new certificate for ${domain} (serial ${leaf.serial} seen before)`);
     seen.add(leaf.serial);
     const left = await txtAt(p.dnsAddress, `_acme-challenge.${domain}`);
     if (left.length) throw why(`TXT left at _acme-challenge.${domain}: ${left.join(', ')}`);

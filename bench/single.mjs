@@ -3,11 +3,24 @@
 // timed from spawn to exit, with its peak RSS. Both tools register their ACME account in an
 // untimed warm-up run, so the timed runs measure issuance only. See bench/README.md.
 
-import { existsSync } from 'node:fs';
 import { chmod, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { hashDir, intEnv, leafOf, measure, mib, ROOT, Scope, say, sec, stats, ToolError } from './lib.mjs';
+import {
+  hashDir,
+  intEnv,
+  leafOf,
+  legoFlags,
+  legoIssue,
+  measure,
+  mib,
+  ROOT,
+  Scope,
+  say,
+  sec,
+  stats,
+  ToolError,
+} from './lib.mjs';
 
 const TARGET = { certkeeperMedianMs: 1000, ratio: 5 };
 const PEBBLE_ENV = { PEBBLE_VA_NOSLEEP: '1' }; // also startPebbleStack's default; explicit on purpose
@@ -69,35 +82,11 @@ function legoRunner(stack, lego, tmp, rss) {
     LEGO_DISABLE_CNAME_SUPPORT: 'true', // skip the CNAME-chasing DNS query per authorization
     BENCH_CHALLTESTSRV_URL: stack.challtestsrvUrl, // read by lego-exec.sh
   };
-  const flags = [
-    '--server',
-    stack.acmeDirectory,
-    '--email',
-    'bench@example.com',
-    '--accept-tos',
-    '--path',
-    legoPath,
-    '--key-type',
-    'ec256',
-    '--dns',
-    'exec',
-    '--dns.resolvers',
-    stack.dnsResolver,
-    '--dns.disable-cp',
-    '--cert.timeout',
-    '6',
-  ];
+  const flags = legoFlags({ server: stack.acmeDirectory, path: legoPath, dns: 'exec', resolver: stack.dnsResolver });
   const seen = new Set();
   async function issue(domain) {
-    const args = [...flags, '-d', domain, '-d', `*.${domain}`, 'run'];
-    const r = await measure(lego.path, args, { env, cwd: tmp, rss, tmp });
-    const why = (msg) => new ToolError('lego', `${msg} (exit ${r.code})`, r.output);
-    if (r.code !== 0) throw why('lego run failed');
-    const crt = join(legoPath, 'certificates', `${domain}.crt`);
-    if (!existsSync(crt)) throw why(`lego wrote no ${crt}`);
-    const leaf = leafOf(crt);
-    if (seen.has(leaf.serial) || !leaf.names.includes(domain) || !leaf.names.includes(`*.${domain}`))
-      throw why(`no new certificate for ${domain} (serial ${leaf.serial}, names ${leaf.names})`);
+    const { r, leaf, why } = await legoIssue({ lego, flags, legoPath, domain, env, tmp, rss, label: 'lego' });
+    if (seen.has(leaf.serial)) throw why(`no new certificate for ${domain} (serial ${leaf.serial} seen before)`);
     seen.add(leaf.serial);
     const registered = /Registering account|acme: Registering/i.test(r.output);
     return { ...r, serial: leaf.serial, registered };
