@@ -62,33 +62,20 @@ export interface RunDeps {
 }
 
 /** Runs `fn` over `items` with at most `limit` at once, keeping order of results. */
-export async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T, i);
-    }
-  });
-  await Promise.all(workers);
-  return results;
+export function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  return mapWithSlots(items, limit, (item, _release, index) => fn(item, index));
 }
 
 /**
- * Like mapLimit, but an item may give its slot back before it ends (`release`): at most `limit`
- * items hold a slot at once, and at most `2 × limit` are in flight. The run uses it so a
+ * Runs `fn` over `items`, results in order; an item may give its slot back before it ends
+ * (`release`): at most `limit` items hold a slot at once, and at most `2 × limit` are in flight. The run uses it so a
  * certificate past its challenges (finalize, store, hooks) no longer holds one of `concurrency`'s
  * slots: the next certificate's order and DNS wait overlap its finish.
  */
 export async function mapWithSlots<T, R>(
   items: T[],
   limit: number,
-  fn: (item: T, release: () => void) => Promise<R>,
+  fn: (item: T, release: () => void, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
@@ -121,7 +108,7 @@ export async function mapWithSlots<T, R>(
         giveBack();
       };
       try {
-        results[i] = await fn(items[i] as T, release);
+        results[i] = await fn(items[i] as T, release, i);
       } finally {
         release();
       }
