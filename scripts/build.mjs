@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path';
 import zlib from 'node:zlib';
 import { build } from 'esbuild';
+import { DIST_STAMP, writeStamp } from './dist-stamp.mjs';
 
 const banner = {
   js: "import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);",
@@ -43,6 +44,10 @@ function split(outdir, ext) {
 const args = process.argv.slice(2);
 const packageZip = args.includes('--package');
 const targets = args.filter((a) => !a.startsWith('--'));
+// A full build also records what it read and wrote, by content hash, so the test setup can tell
+// for certain that dist/ is what these sources build and skip its own build (scripts/dist-stamp.mjs).
+const stampPath = targets.length ? undefined : DIST_STAMP;
+const inputs = new Set(['scripts/build.mjs', 'package-lock.json']);
 const all = {
   // Split into chunks: the CLI loads the ACME client, AWS SDKs, hooks and the demo's dev stack only
   // when a run needs them, so `plan`, `check-config` and no-op runs start fast.
@@ -70,11 +75,20 @@ for (const name of targets) {
 for (const [name, opts] of Object.entries(all)) {
   if (targets.length && !targets.includes(name)) continue;
   await rm(`dist/${name}`, { recursive: true, force: true });
-  await build({ ...common, ...opts });
+  const result = await build({ ...common, ...opts, metafile: Boolean(stampPath) });
+  for (const input of Object.keys(result.metafile?.inputs ?? {})) inputs.add(input);
   const files = await listFiles(opts.outdir);
   let total = 0;
   for (const f of files) total += (await stat(f)).size;
   console.log(`${opts.outdir}/  ${files.length} files, ${(total / 1024).toFixed(0)} KB`);
+}
+
+if (stampPath) {
+  await writeStamp(
+    stampPath,
+    [...inputs],
+    Object.values(all).map((t) => t.outdir),
+  );
 }
 
 if (packageZip) {

@@ -41,40 +41,20 @@ interface FleetMachine {
 }
 
 /**
- * A moto of its own with the three functions and the state machine as the template deploys it.
- * One execution per moto: after an execution, moto's server answers later StartExecution calls
- * with an HTML 500 (its interpreter threads stay behind).
+ * The three functions and the state machine as the template deploys it, in one region of `moto`.
+ * One execution per region: after an execution, moto answers later StartExecution calls in that
+ * region with an HTML 500 (StartExecution deep-copies state that holds the interpreter's locks);
+ * another region is a backend of its own.
  */
-async function fleetMachine(): Promise<FleetMachine> {
-  const moto: Moto = await startMoto();
-  const aws = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
+async function fleetMachine(moto: Moto, region: string): Promise<FleetMachine> {
+  const aws = { endpoint: moto.endpoint, region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } };
   const sfn = new SFNClient(aws);
   const lambda = new LambdaClient(aws);
-  const iam = new IAMClient(aws);
-  const motoApi = async (path: string, body: unknown) => {
-    const res = await fetch(`${moto.endpoint}${path}`, { method: 'POST', body: JSON.stringify(body) });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  };
   const stop = async () => {
     sfn.destroy();
     lambda.destroy();
-    iam.destroy();
-    await moto.stop();
   };
   try {
-    await motoApi('/moto-api/config', {
-      stepfunctions: { execute_state_machine: true },
-      lambda: { use_docker: false },
-    });
-    await iam.send(
-      new CreateRoleCommand({
-        RoleName: 'certkeeper-fleet',
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-        }),
-      }),
-    );
     const substitutions: Record<string, string> = { MaxConcurrency: '4' };
     for (const name of ['plan', 'renew', 'report']) {
       const out = await lambda.send(
@@ -100,9 +80,9 @@ async function fleetMachine(): Promise<FleetMachine> {
     );
     return {
       queueLambdaResults: (results) =>
-        motoApi('/moto-api/static/lambda-simple/response', {
+        motoApi(moto, '/moto-api/static/lambda-simple/response', {
           results: results.map((r) => JSON.stringify(r)),
-          region: 'us-east-1',
+          region,
         }),
       async execute(input) {
         const started = await sfn.send(
@@ -131,10 +111,39 @@ async function fleetMachine(): Promise<FleetMachine> {
   }
 }
 
+async function motoApi(moto: Moto, path: string, body: unknown): Promise<void> {
+  const res = await fetch(`${moto.endpoint}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+}
+
+let moto: Moto | undefined;
 let machines: FleetMachine[] = [];
 
 beforeAll(async () => {
-  const started = await Promise.allSettled([fleetMachine(), fleetMachine()]);
+  moto = await startMoto();
+  await motoApi(moto, '/moto-api/config', {
+    stepfunctions: { execute_state_machine: true },
+    lambda: { use_docker: false },
+  });
+  const iam = new IAMClient({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  try {
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'certkeeper-fleet',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
+  } finally {
+    iam.destroy();
+  }
+  const started = await Promise.allSettled([fleetMachine(moto, 'us-east-1'), fleetMachine(moto, 'us-west-2')]);
   machines = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -142,6 +151,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(machines.map((m) => m.stop()));
+  await moto?.stop();
 });
 
 describe('the fleet state machine in moto', () => {

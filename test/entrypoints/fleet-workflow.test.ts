@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
-import { getStack } from '../support/stack.js';
+import { childEnv, getStack } from '../support/stack.js';
 import { ACTION_BUNDLE, localConfig, nodeBinary, ROOT, runAction, tempDir, uniqueZone } from './helpers.js';
 
 /**
@@ -57,7 +57,7 @@ async function runScript(script: string, cwd: string, env: Record<string, string
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], {
       cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+      env: childEnv(env),
     });
     let stdout = '';
     let stderr = '';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import * as YAML from 'yaml';
-import type { SharedStack } from '../support/stack.js';
+import { childEnv, type SharedStack } from '../support/stack.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ACTION_BUNDLE = join(ROOT, 'dist/action/index.js');
@@ -33,7 +33,7 @@ export async function runNode(
   return new Promise((resolvePromise, reject) => {
     const child = spawn(path, args, {
       cwd: opts.cwd,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...opts.env },
+      env: childEnv(opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

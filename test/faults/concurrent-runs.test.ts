@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CertificateResult, RunReport } from '../../src/core/results.js';
 import { localConfig, tempDir, uniqueZone } from '../support/certkeeper.js';
 import { scanForSecrets } from '../support/secrets-guard.js';
-import { getStack } from '../support/stack.js';
+import { childEnv, getStack } from '../support/stack.js';
 
 /**
  * Two and five `certkeeper run` processes at once on one config of three certificates, on the
@@ -114,7 +114,7 @@ interface Child {
 async function race(configPath: string, runs: number, env: Record<string, string>): Promise<Child[]> {
   const children = Array.from({ length: runs }, () => {
     const child = spawn(process.execPath, [CLI, 'run', '-c', configPath, '--json'], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+      env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Child & { renewing: number; exited: boolean } = {

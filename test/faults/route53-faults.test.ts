@@ -78,7 +78,7 @@ describe('faults: Route 53 throttling, PriorRequestNotComplete and slow INSYNC',
         certificates,
       },
       // Sleeps 4× shorter: the registry gives the provider no other way to shorten its backoff.
-      { log, clock: timeLapse(4) },
+      { log, clock: timeLapse(20) },
     );
     proxy.setPolicy(undefined);
 

@@ -83,8 +83,17 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** As many as vitest.config.ts's maxWorkers. */
 const WORKER_MOTOS = 3;
 
-/** `npm run build`: dist/ as the sources build it (CI then checks that this is what is committed). */
+/**
+ * `npm run build`: dist/ as the sources build it (CI then checks that this is what is committed).
+ * Skipped when the stamp of the last full build (scripts/dist-stamp.mjs) proves that every input
+ * and every file under dist/ is unchanged since: the build is the longest step of this setup.
+ */
 async function buildDist(): Promise<boolean> {
+  const { DIST_STAMP, stampIsCurrent } = (await import(join(ROOT, 'scripts/dist-stamp.mjs'))) as {
+    DIST_STAMP: string;
+    stampIsCurrent(path: string): Promise<boolean>;
+  };
+  if (await stampIsCurrent(DIST_STAMP)) return true;
   return new Promise((done) => {
     const child = spawn(process.execPath, [join(ROOT, 'scripts/build.mjs')], {
       cwd: ROOT,

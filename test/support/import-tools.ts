@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PebbleStack } from './stack.js';
+import { childEnv, type PebbleStack } from './stack.js';
 
 /**
  * Running the real certbot and lego (Debian packages) against a local Pebble, with DNS-01 answered
@@ -17,7 +17,7 @@ export interface ToolRun {
 function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+      env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -58,3 +58,14 @@ export type { PebbleStack, PebbleStackOptions };
 export function workerScript(name: 'lease-worker' | 'reserve-worker'): string {
   return inject('workers')[name] as string;
 }
+
+/**
+ * The least environment a child process of a test starts with: PATH, HOME and, when `npm test`
+ * set one, Node's compile cache (so the dozens of dist/ processes compile the bundle once, not
+ * each). Tests add what the runner, Lambda or the tool would see; nothing else of ours leaks in.
+ */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const base: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
+  if (process.env.NODE_COMPILE_CACHE) base.NODE_COMPILE_CACHE = process.env.NODE_COMPILE_CACHE;
+  return { ...base, ...extra };
+}
