@@ -220,6 +220,15 @@ interface DirectoryCache {
   directoryTimestamp: number;
 }
 
+/** acme-client's HttpClient, as far as the session takes over its nonces. */
+interface NonceHttp extends DirectoryCache {
+  getNonce(): Promise<string>;
+  request(url: string, method: string, opts?: unknown): Promise<AcmeResponse>;
+}
+
+/** Nonces kept for later requests: a few suffice (each request brings the next). */
+const NONCE_POOL = 16;
+
 interface InnerClient {
   api: {
     accountUrl: string | null;
@@ -248,6 +257,8 @@ export class AcmeSession {
   private warnedNoProfiles = false;
   /** New orders the CA created in this session (what the order budget counts). */
   ordersCreated = 0;
+  /** Unused Replay-Nonce values from the CA's answers, newest last; each is taken once. */
+  private readonly nonces: string[] = [];
 
   private constructor(
     private readonly config: Config['acme'],
@@ -324,9 +335,34 @@ export class AcmeSession {
     this.inner.http.maxBadNonceRetries = 20;
     // acme-client would fetch the directory again; it gets the one this run already has (its
     // cache ages on the wall clock, hence Date.now).
-    const http = (this.client as unknown as { http: DirectoryCache }).http;
+    const http = (this.client as unknown as { http: NonceHttp }).http;
     http.directoryCache = this.rawDirectory;
     http.directoryTimestamp = Math.floor(Date.now() / 1000);
+    this.reuseNonces(http);
+  }
+
+  /**
+   * Signs each request with the Replay-Nonce of an earlier answer (RFC 8555 §7.2: the server
+   * sends a fresh one with every response, for the client's next request). acme-client would ask
+   * newNonce (a HEAD) before every request: twice the round trips, and against a CA whose HEAD
+   * answer has no Content-Length (Pebble's, Go's default), Node does not keep that connection
+   * alive, so every request paid a new TLS handshake too. Only successful answers are pooled: a
+   * badNonce answer's nonce is the one acme-client retries with. A stale nonce costs one badNonce
+   * retry, as before.
+   */
+  private reuseNonces(http: NonceHttp): void {
+    const fetchNonce = http.getNonce.bind(http);
+    const request = http.request.bind(http);
+    http.getNonce = async () => this.nonces.pop() ?? fetchNonce();
+    http.request = async (url, method, opts) => {
+      const resp = await request(url, method, opts);
+      const nonce = resp.headers['replay-nonce'];
+      if (nonce && method !== 'head' && resp.status < 400) {
+        this.nonces.push(nonce);
+        if (this.nonces.length > NONCE_POOL) this.nonces.shift();
+      }
+      return resp;
+    };
   }
 
   private get inner(): InnerClient {

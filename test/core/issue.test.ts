@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { httpsAgent } from '../../src/core/acme-directory.js';
 import { splitPemChain } from '../../src/core/certinfo.js';
 import type { DnsProvider } from '../../src/ports/dns.js';
 import { captureLog, localConfig, runLocal, tempDir, txtValues, uniqueZone } from '../support/certkeeper.js';
@@ -53,6 +54,38 @@ describe('issuance against Pebble (DNS-01 via challtestsrv, file store)', () => 
     expect(JSON.stringify(meta)).not.toContain('PRIVATE KEY');
 
     expect(await txtValues(stack.dnsResolver, `_acme-challenge.${zone}`)).toEqual([]);
+  });
+
+  it("signs each request with the previous answer's nonce: one newNonce per session, and its connections kept alive", async () => {
+    // The process's real agent for this CA bundle, watched: every request and every new connection.
+    const agent = await httpsAgent(stack.caBundlePath);
+    const seen = { requests: [] as string[], connections: 0 };
+    const watched = agent as unknown as {
+      addRequest(req: { method: string; path: string }, opts: unknown): void;
+      createConnection(...args: unknown[]): unknown;
+    };
+    const { addRequest, createConnection } = watched;
+    watched.addRequest = function (this: unknown, req, opts) {
+      seen.requests.push(`${req.method} ${req.path.split('/')[1]}`);
+      return addRequest.call(this, req, opts);
+    };
+    watched.createConnection = function (this: unknown, ...args) {
+      seen.connections++;
+      return createConnection.apply(this, args);
+    };
+    onTestFinished(() => {
+      watched.addRequest = addRequest;
+      watched.createConnection = createConnection;
+    });
+    // A fresh store: the run registers an account, then orders, validates, finalizes, downloads.
+    const zone = uniqueZone('nonce');
+    const report = await runLocal(localConfig(stack, await tempDir(), [{ id: 'n', domains: [zone] }]));
+    expect(report.results[0]?.status).toBe('renewed');
+    const posts = seen.requests.filter((r) => r.startsWith('POST'));
+    expect(posts.length).toBeGreaterThanOrEqual(7);
+    expect(seen.requests.filter((r) => r.startsWith('HEAD'))).toEqual(['HEAD nonce-plz']);
+    // Pebble drops the connection after a HEAD (no Content-Length): one more, then all reused.
+    expect(seen.connections).toBeLessThanOrEqual(2);
   });
 
   it.each(['rsa-2048', 'ec-p384'] as const)('issues %s keys', async (keyType) => {
