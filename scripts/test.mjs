@@ -2,15 +2,16 @@
 // on node24, Lambda on nodejs22.x/24.x); on an older Node (this machine has 20) the suite runs
 // under Node 24 from the npm registry (`npx -p node@24`, cached after the first call), so tests
 // see what users run. Arguments are passed on to vitest.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { nodeLine } from './node-line.mjs';
 
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 let node = process.execPath;
 if (major < 22) {
   try {
-    node = execFileSync('npx', ['-y', '-p', 'node@24', 'node', '-p', 'process.execPath'], { encoding: 'utf8' }).trim();
+    node = (await nodeLine(24)).path;
   } catch (error) {
     console.error(`test: Node ${process.version} is older than 22 and node@24 could not be had: ${error.message}`);
     process.exit(1);

@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import * as lambdaEntry from '../../src/entrypoints/lambda/index.js';
 import { parseTemplate } from '../support/cfn.js';
-import { ROOT, tempDir } from './helpers.js';
+import { ROOT } from './helpers.js';
 
 /**
- * workflows-examples/lambda-fleet/: cfn-lint on the SAM template (it runs the SAM transform), and
- * on the ASL inlined into a plain AWS::StepFunctions::StateMachine, where cfn-lint checks the
- * definition against the States Language schema (it cannot follow DefinitionUri). A broken copy
- * proves that second check really looks.
+ * workflows-examples/lambda-fleet/: the template's wiring, retries and roles. cfn-lint on the
+ * template and on its state machine definition runs with every other template's, in one process
+ * (sam-templates.test.ts).
  */
 
 const DIR = join(ROOT, 'workflows-examples/lambda-fleet');
@@ -24,73 +21,13 @@ function* walk(node: unknown): Generator<unknown> {
   else if (isObject(node)) for (const v of Object.values(node)) yield* walk(v);
 }
 
-async function cfnLint(files: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout } = await promisify(execFile)('cfn-lint', ['--format', 'parseable', '--', ...files], {
-      timeout: 60_000,
-    });
-    return { code: 0, out: stdout };
-  } catch (error) {
-    const e = error as { code?: number | string; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error; // not installed, or killed
-    return { code: e.code, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
-
 async function load() {
   const template = parseTemplate(await readFile(join(DIR, 'template.yaml'), 'utf8'));
   const aslText = await readFile(join(DIR, 'statemachine.asl.json'), 'utf8');
   return { template, resources: template.Resources as Record<string, { Type: string; Properties: Node }>, aslText };
 }
 
-/** The ASL with DefinitionSubstitutions filled in as CloudFormation would (ARNs of the right shape). */
-function substituted(aslText: string): Node {
-  const values: Record<string, string> = {
-    PlanFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:fleet-PlanFunction-a1',
-    RenewFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:fleet-RenewFunction-b2',
-    ReportFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:fleet-ReportFunction-c3',
-    MaxConcurrency: '4',
-  };
-  return JSON.parse(aslText.replace(/\$\{(\w+)\}/g, (m, k: string) => values[k] ?? m)) as Node;
-}
-
-function standalone(definition: Node): string {
-  return JSON.stringify({
-    AWSTemplateFormatVersion: '2010-09-09',
-    Resources: {
-      Fleet: {
-        Type: 'AWS::StepFunctions::StateMachine',
-        Properties: {
-          RoleArn: 'arn:aws:iam::123456789012:role/fleet',
-          StateMachineType: 'STANDARD',
-          Definition: definition,
-        },
-      },
-    },
-  });
-}
-
 describe('workflows-examples/lambda-fleet', () => {
-  it('cfn-lint passes the SAM template and the state machine definition, and fails a broken definition', async () => {
-    const { aslText } = await load();
-    const dir = await tempDir('ck-cfnlint-');
-    const good = join(dir, 'definition.json');
-    const broken = join(dir, 'broken.json');
-    await writeFile(good, standalone(substituted(aslText)));
-    const bad = substituted(aslText);
-    const renew = ((((bad.States as Node)['Renew batches'] as Node).ItemProcessor as Node).States as Node)
-      .Renew as Node;
-    renew.Next = 'Nowhere'; // End and Next together
-    await writeFile(broken, standalone(bad));
-
-    // One cfn-lint process for all three (its start-up is most of its time); parseable lines start with the file.
-    const lint = await cfnLint([join(DIR, 'template.yaml'), good, broken]);
-    const lines = lint.out.split('\n').filter(Boolean);
-    expect(lines.filter((l) => !l.startsWith(broken))).toEqual([]);
-    expect(lines.filter((l) => l.startsWith(broken)).join('\n')).toMatch(/E3601/);
-    expect(lint.code).not.toBe(0);
-  });
-
   it('wires plan → Distributed Map of renew → report, with retries, a parameter for MaxConcurrency and least privilege', async () => {
     const { template, resources, aslText } = await load();
     const machine = resources.FleetStateMachine as { Type: string; Properties: Node };

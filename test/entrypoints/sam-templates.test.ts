@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
-import { ROOT } from './helpers.js';
+import { cfnLint, standaloneStateMachine, substitutedFleetDefinition } from '../support/cfn.js';
+import { ROOT, tempDir } from './helpers.js';
 
 /**
  * The SAM templates under workflows-examples/ pass cfn-lint (AWS's own CloudFormation linter, which
@@ -25,17 +24,32 @@ async function templates(dir = EXAMPLES): Promise<string[]> {
 }
 
 describe('SAM templates', () => {
-  it('pass cfn-lint', async () => {
+  it('pass cfn-lint, with the fleet state machine definition; a broken definition fails', async () => {
     const files = await templates();
     expect(files.length).toBeGreaterThan(0);
-    const result = await promisify(execFile)('cfn-lint', ['--', ...files], { timeout: 120_000 }).then(
-      (r) => ({ code: 0, out: r.stdout + r.stderr }),
-      (e: { code?: number | string; stdout?: string; stderr?: string }) => {
-        if (e.code === 'ENOENT') throw new Error('cfn-lint is not installed (pip install cfn-lint)');
-        return { code: e.code, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-      },
-    );
-    expect(result, files.map((f) => relative(ROOT, f)).join(', ')).toEqual({ code: 0, out: '' });
+    expect(files).toContain(join(EXAMPLES, 'lambda-fleet', 'template.yaml'));
+    // The fleet's ASL inlined (cfn-lint cannot follow DefinitionUri), and a broken copy that proves
+    // the definition is really checked: a state with both End and Next.
+    const aslText = await readFile(join(EXAMPLES, 'lambda-fleet', 'statemachine.asl.json'), 'utf8');
+    const dir = await tempDir('ck-cfnlint-');
+    const good = join(dir, 'definition.json');
+    const broken = join(dir, 'broken.json');
+    await writeFile(good, standaloneStateMachine(substitutedFleetDefinition(aslText)));
+    const bad = substitutedFleetDefinition(aslText);
+    const map = (bad.States as Record<string, { ItemProcessor: { States: Record<string, Record<string, unknown>> } }>)[
+      'Renew batches'
+    ];
+    (map?.ItemProcessor.States.Renew as Record<string, unknown>).Next = 'Nowhere';
+    await writeFile(broken, standaloneStateMachine(bad));
+
+    const lint = await cfnLint([...files, good, broken]);
+    const lines = lint.out.split('\n').filter(Boolean);
+    expect(
+      lines.filter((l) => !l.startsWith(broken)),
+      files.map((f) => relative(ROOT, f)).join(', '),
+    ).toEqual([]);
+    expect(lines.filter((l) => l.startsWith(broken)).join('\n')).toMatch(/E3601/);
+    expect(lint.code).not.toBe(0);
   }, 120_000);
 
   it('the Lambda template has a dashboard of the metrics the Lambda emits', async () => {

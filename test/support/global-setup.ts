@@ -1,9 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import type { TestProject } from 'vitest/node';
 import { startMoto } from '../../src/devstack/moto.js';
@@ -125,22 +124,16 @@ async function buildWorkers(): Promise<Record<string, string>> {
 }
 
 /**
- * A Node binary of that major line (npx caches it): 24 for `runs.using: node24` and Lambda's
+ * A Node binary of that major line (scripts/node-line.mjs: npx's cache, else npx): 24 for `runs.using: node24` and Lambda's
  * nodejs24.x, 22 for nodejs22.x and the oldest line the CLI supports. The current Node, loudly,
  * when unavailable.
  */
 async function findNode(major: 22 | 24): Promise<{ path: string; version: string; fallback: boolean }> {
-  if (process.versions.node.startsWith(`${major}.`))
-    return { path: process.execPath, version: process.version, fallback: false };
   try {
-    const { stdout } = await promisify(execFile)(
-      'npx',
-      ['-y', '-p', `node@${major}`, 'node', '-p', 'process.execPath + " " + process.version'],
-      { timeout: 180_000 },
-    );
-    const [path, version] = stdout.trim().split(' ') as [string, string];
-    if (!version.startsWith(`v${major}.`)) throw new Error(`npx gave ${version}`);
-    return { path, version, fallback: false };
+    const { nodeLine } = (await import(join(ROOT, 'scripts/node-line.mjs'))) as {
+      nodeLine(major: number): Promise<{ path: string; version: string }>;
+    };
+    return { ...(await nodeLine(major)), fallback: false };
   } catch (error) {
     console.warn(`node@${major} unavailable (${(error as Error).message}); running the bundles on ${process.version}`);
     return { path: process.execPath, version: process.version, fallback: true };
