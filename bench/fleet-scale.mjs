@@ -24,6 +24,17 @@ export const ONE_ZONE = 'one.example.com';
 export const bigZoneName = (i) => `big-${String(i).padStart(2, '0')}.example.com`;
 const load1 = () => Math.round(loadavg()[0] * 100) / 100;
 
+/**
+ * The NODE_OPTIONS the fleet template gives its functions (workflows-examples/lambda-fleet/
+ * template.yaml, Globals): the workers run with what a deployment runs with.
+ */
+export function fleetNodeOptions() {
+  const text = readFileSync(join(ROOT, 'workflows-examples', 'lambda-fleet', 'template.yaml'), 'utf8');
+  const m = /^\s+NODE_OPTIONS:\s*(\S.*?)\s*$/m.exec(text);
+  if (!m) throw new Error('workflows-examples/lambda-fleet/template.yaml sets no NODE_OPTIONS');
+  return m[1];
+}
+
 /** Busy share of all CPUs between two /proc/stat readings (1 = every CPU busy all the time). */
 function cpuTimes() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -445,9 +456,10 @@ export async function runBig(s) {
     CERTKEEPER_CONFIG_FILE: cfgPath,
     POWERTOOLS_SERVICE_NAME: 'certkeeper',
     AWS_LAMBDA_FUNCTION_NAME: 'certkeeper-fleet',
+    NODE_OPTIONS: fleetNodeOptions(),
   };
   say(
-    `fleet big: timed: plan (force) → ${workers} workers renewing batches → report, Route 53 ${rps ? `${rps} req/s` : 'unpaced'}, PENDING ${s.pendingMs / 1000} s; node ${s.node24.version}`,
+    `fleet big: timed: plan (force) → ${workers} workers renewing batches → report, Route 53 ${rps ? `${rps} req/s` : 'unpaced'}, PENDING ${s.pendingMs / 1000} s; node ${s.node24.version}, NODE_OPTIONS=${env.NODE_OPTIONS} (the template's)`,
   );
   s.proxy.reset();
   const cpu0 = cpuTimes();

@@ -43,7 +43,7 @@ for (let i = 0; i < Number(process.env.ROUNDS ?? 8); i++) {
   globalThis.gc?.();
   const m = process.memoryUsage();
   process.stderr.write(
-    `round ${i}: renewed ${ok}/${N} heapUsed ${(m.heapUsed / 1048576).toFixed(1)} MiB rss ${(m.rss / 1048576).toFixed(1)} ext ${(m.external / 1048576).toFixed(1)} ab ${(m.arrayBuffers / 1048576).toFixed(1)}\n`,
+    `round ${i}: renewed ${ok}/${N} heapUsed ${(m.heapUsed / 1048576).toFixed(1)} MiB heapTotal ${(m.heapTotal / 1048576).toFixed(1)} rss ${(m.rss / 1048576).toFixed(1)} ext ${(m.external / 1048576).toFixed(1)} ab ${(m.arrayBuffers / 1048576).toFixed(1)}\n`,
   );
 }
 await stack.stop();

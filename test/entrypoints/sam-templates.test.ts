@@ -1,9 +1,11 @@
+import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import * as YAML from 'yaml';
 import { cfnLint, standaloneStateMachine, substitutedFleetDefinition } from '../support/cfn.js';
-import { ROOT, tempDir } from './helpers.js';
+import { nodeBinary, ROOT, tempDir } from './helpers.js';
 
 /**
  * The SAM templates under workflows-examples/ pass cfn-lint (AWS's own CloudFormation linter, which
@@ -51,6 +53,25 @@ describe('SAM templates', () => {
     expect(lines.filter((l) => l.startsWith(broken)).join('\n')).toMatch(/E3601/);
     expect(lint.code).not.toBe(0);
   }, 120_000);
+
+  it("both Lambda templates bound V8's young generation with a NODE_OPTIONS that Node 24 accepts", async () => {
+    const options = new Set<string>();
+    for (const file of await templates()) {
+      const text = await readFile(file, 'utf8');
+      const found = [...text.matchAll(/^\s+NODE_OPTIONS:\s*(\S.*?)\s*$/gm)].map((m) => m[1] as string);
+      expect(found, relative(ROOT, file)).toHaveLength(1);
+      options.add(found[0] as string);
+    }
+    expect([...options]).toEqual([expect.stringMatching(/^--max-semi-space-size=\d+$/)]);
+    // Node refuses (exit 9) an option it does not know or does not allow in NODE_OPTIONS, as
+    // Lambda's runtime would at every cold start; this one it takes.
+    const { path } = await nodeBinary();
+    const { stdout, stderr } = await promisify(execFile)(path, ['-p', 'process.env.NODE_OPTIONS'], {
+      env: { NODE_OPTIONS: [...options][0] as string },
+    });
+    expect(stderr).toBe('');
+    expect(stdout.trim()).toBe([...options][0]);
+  });
 
   it('the Lambda template has a dashboard of the metrics the Lambda emits', async () => {
     const text = await readFile(join(EXAMPLES, 'lambda', 'template.yaml'), 'utf8');
