@@ -14,12 +14,13 @@ import { type DnsRouter, startDnsRouter } from '../support/dns-router.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../support/fakes/cloudflare.js';
 import { type Route53Dns, startRoute53Dns } from '../support/route53-dns.js';
 import { registerSecret } from '../support/secrets-guard.js';
-import { type PebbleStack, startOwnPebble } from '../support/stack.js';
+import { getStack, routeZones } from '../support/stack.js';
 
 /**
  * One config, four DNS providers, one run (issue 10): Route 53 (moto, served over DNS by the
- * bridge), Cloudflare (the fake), RFC 2136 (real BIND) and PowerDNS (its real HTTP API). One Pebble
- * validates through a router that sends each query to its zone's server. Every challenge name
+ * bridge), Cloudflare (the fake), RFC 2136 (real BIND) and PowerDNS (its real HTTP API). The shared
+ * Pebble validates each zone against its server (routeZones); the propagation check asks a router
+ * of this file that does the same. Every challenge name
  * holds a foreign TXT value beforehand; afterwards it holds exactly that, and none of ours.
  */
 
@@ -37,7 +38,8 @@ let pdns: PowerDnsServer;
 let cf: FakeCloudflare;
 let bridge: Route53Dns;
 let router: DnsRouter;
-let pebble: PebbleStack;
+const pebble = getStack();
+let unroute: (() => Promise<void>) | undefined;
 let cfToken: string;
 
 beforeAll(async () => {
@@ -75,17 +77,17 @@ beforeAll(async () => {
   cf.addZone(zones.cloudflare);
   cf.addRecord(zones.cloudflare, { type: 'TXT', name: `_acme-challenge.${zones.cloudflare}`, content: `"${FOREIGN}"` });
   cfToken = cf.addToken();
-  router = await startDnsRouter([
+  const routes = [
     { zone: zones.route53, address: bridge.address },
     { zone: zones.cloudflare, address: cf.dns.address },
     { zone: zones.rfc2136, address: bind.address },
     { zone: zones.powerdns, address: pdns.address },
-  ]);
-  pebble = await startOwnPebble({ dnsServer: router.address });
+  ];
+  [router, unroute] = await Promise.all([startDnsRouter(routes), routeZones(routes)]);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([pebble?.stop(), router?.stop()]);
+  await Promise.all([unroute?.(), router?.stop()]);
   await Promise.all([bind?.stop(), pdns?.stop(), cf?.stop(), bridge?.stop()]);
 });
 

@@ -13,10 +13,10 @@ import type { StoredCertificate } from '../../src/ports/store.js';
 import { useMoto } from '../support/aws.js';
 import { captureLog, runLocal } from '../support/certkeeper.js';
 import { type Route53Dns, startRoute53Dns } from '../support/route53-dns.js';
-import { type PebbleStack, startOwnPebble } from '../support/stack.js';
+import { getRootPem, getStack, routeZones } from '../support/stack.js';
 
 /**
- * The whole AWS path end to end: Pebble validates DNS-01 through a DNS server that serves moto's
+ * The whole AWS path end to end: the shared Pebble validates DNS-01 through a DNS server that serves moto's
  * Route 53 zones, so the certificate is only issued if the route53 provider really wrote the TXT
  * values; the certificate lands in Secrets Manager and ACM (moto); the ACME account is kept in
  * Secrets Manager too. Adapters are built by the real registry from a config, as a run does.
@@ -24,7 +24,8 @@ import { type PebbleStack, startOwnPebble } from '../support/stack.js';
 
 const aws = useMoto();
 let dns: Route53Dns;
-let pebble: PebbleStack;
+const pebble = getStack();
+let unroute: (() => Promise<void>) | undefined;
 let zoneId: string;
 
 beforeAll(async () => {
@@ -32,11 +33,11 @@ beforeAll(async () => {
   zoneId = (await admin.send(new CreateHostedZoneCommand({ Name: 'e2e.example.com', CallerReference: 'e2e' })))
     .HostedZone?.Id as string;
   dns = await startRoute53Dns({ endpoint: aws.moto.endpoint });
-  pebble = await startOwnPebble({ dnsServer: dns.address });
+  unroute = await routeZones([{ zone: 'e2e.example.com', address: dns.address }]);
 }, 120_000);
 
 afterAll(async () => {
-  await pebble?.stop();
+  await unroute?.();
   await dns?.stop();
 });
 
@@ -61,11 +62,11 @@ function config() {
   };
 }
 
-/** The chain in the secret verifies up to this Pebble's root (which changes every start). */
+/** The chain in the secret verifies up to the shared Pebble's root (which changes every start). */
 async function verifiesAgainstPebbleRoot(fullchain: string): Promise<boolean> {
   const chain = splitPemChain(fullchain).map((p) => new X509Certificate(p));
   for (let i = 0; i + 1 < chain.length; i++) if (!chain[i]!.verify(chain[i + 1]!.publicKey)) return false;
-  return chain.at(-1)!.verify(new X509Certificate(await pebble.rootPem()).publicKey);
+  return chain.at(-1)!.verify(new X509Certificate(getRootPem()).publicKey);
 }
 
 /** What ACM holds under the ARN: the serial of its leaf. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLog, runLocal, tempDir, uniqueZone } from '../support/certkeeper.js';
 import { type FaultProxy, type Route53FaultPolicy, route53Faults, startFaultProxy } from '../support/fault-proxy.js';
 import { type Route53Dns, startRoute53Dns } from '../support/route53-dns.js';
-import { getStack, type PebbleStack, startOwnPebble } from '../support/stack.js';
+import { getStack, routeZones } from '../support/stack.js';
 import { timeLapse, useEnv } from './helpers.js';
 
 /**
@@ -14,8 +14,8 @@ import { timeLapse, useEnv } from './helpers.js';
  * with Throttling or PriorRequestNotComplete, and every change PENDING for its first GetChange
  * polls. The route53 provider is reached through the real config path: the registry builds it,
  * the default AWS client factory builds its client, and the SDK finds the proxy in
- * AWS_ENDPOINT_URL_ROUTE_53. A private Pebble validates against moto's zones (route53-dns), so a
- * certificate is only issued if its TXT values really reached the zone.
+ * AWS_ENDPOINT_URL_ROUTE_53. The shared Pebble validates this file's zones against moto's
+ * (route53-dns, routeZones), so a certificate is only issued if its TXT values really reached the zone.
  */
 
 const stack = getStack();
@@ -27,7 +27,7 @@ const admin = new Route53Client({
 const setEnv = useEnv();
 let proxy: FaultProxy;
 let dns: Route53Dns;
-let pebble: PebbleStack;
+let unroute: (() => Promise<void>) | undefined;
 const zones: { name: string; id: string }[] = [];
 
 beforeAll(async () => {
@@ -42,11 +42,11 @@ beforeAll(async () => {
   // Only this file's zones: the shared moto holds every other file's zones too, and the bridge
   // reads the zones it serves at each query (slow enough under load for Pebble's lookup to time out).
   dns = await startRoute53Dns({ endpoint: stack.motoEndpoint, only: (name) => zones.some((z) => z.name === name) });
-  pebble = await startOwnPebble({ dnsServer: dns.address });
+  unroute = await routeZones(zones.map((z) => ({ zone: z.name, address: dns.address })));
 }, 60_000);
 
 afterAll(async () => {
-  await pebble?.stop();
+  await unroute?.();
   await dns?.stop();
   await proxy?.stop();
 });
@@ -69,7 +69,7 @@ describe('faults: Route 53 throttling, PriorRequestNotComplete and slow INSYNC',
     const report = await runLocal(
       {
         version: 1,
-        acme: { directory: pebble.acmeDirectory, caBundle: pebble.caBundlePath },
+        acme: { directory: stack.acmeDirectory, caBundle: stack.caBundlePath },
         concurrency: 6,
         defaults: {
           dns: { provider: 'route53', propagation: { resolvers: [dns.address], timeout: '30s', interval: '200ms' } },

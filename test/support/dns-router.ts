@@ -7,7 +7,10 @@ import { freePort } from '../../src/devstack/process.js';
  * A DNS front (UDP and TCP on 127.0.0.1) that passes each query on to the server of the zone it
  * is in, by longest suffix: one Pebble (`-dnsserver`) validates through several real servers and
  * fakes at once (BIND, PowerDNS, the Cloudflare fake, the Route 53 bridge). Answers come back
- * unchanged; a query outside every zone is REFUSED.
+ * unchanged; a query outside every zone goes to the fallback server, or is REFUSED without one.
+ * Routes can change while it runs: the shared Pebble of the global setup validates through one,
+ * and a test file routes its zones to its own server for as long as it needs (routeZones in
+ * stack.ts).
  */
 
 export interface DnsRoute {
@@ -18,6 +21,11 @@ export interface DnsRoute {
 
 export interface DnsRouter {
   address: string;
+  /** Routes `zone` (and every name under it) to `address`; false when the zone is routed already. */
+  add(route: DnsRoute): boolean;
+  remove(zone: string): void;
+  /** Where names outside every zone go. */
+  setFallback(address: string | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -26,7 +34,9 @@ function split(address: string): { host: string; port: number } {
   return { host: address.slice(0, i), port: Number(address.slice(i + 1)) };
 }
 
-export async function startDnsRouter(routes: DnsRoute[]): Promise<DnsRouter> {
+export async function startDnsRouter(initial: DnsRoute[], fallbackAddress?: string): Promise<DnsRouter> {
+  const routes = initial.map((r) => ({ ...r, zone: r.zone.toLowerCase().replace(/\.$/, '') }));
+  let fallback = fallbackAddress;
   const route = (query: Buffer): { host: string; port: number } | undefined => {
     let name = '';
     try {
@@ -37,7 +47,8 @@ export async function startDnsRouter(routes: DnsRoute[]): Promise<DnsRouter> {
     const match = routes
       .filter((r) => name === r.zone || name.endsWith(`.${r.zone}`))
       .sort((a, b) => b.zone.length - a.zone.length)[0];
-    return match ? split(match.address) : undefined;
+    if (match) return split(match.address);
+    return fallback ? split(fallback) : undefined;
   };
   const refused = (query: Buffer): Buffer => {
     const q = dnsPacket.decode(query);
@@ -94,6 +105,20 @@ export async function startDnsRouter(routes: DnsRoute[]): Promise<DnsRouter> {
 
   return {
     address: `127.0.0.1:${port}`,
+    add(r) {
+      const zone = r.zone.toLowerCase().replace(/\.$/, '');
+      if (routes.some((x) => x.zone === zone)) return false;
+      routes.push({ zone, address: r.address });
+      return true;
+    },
+    remove(zone) {
+      const z = zone.toLowerCase().replace(/\.$/, '');
+      const i = routes.findIndex((x) => x.zone === z);
+      if (i >= 0) routes.splice(i, 1);
+    },
+    setFallback(address) {
+      fallback = address;
+    },
     stop: () =>
       new Promise<void>((done) => {
         udp.close();

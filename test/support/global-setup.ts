@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +9,7 @@ import { build } from 'esbuild';
 import type { TestProject } from 'vitest/node';
 import { startMoto } from '../../src/devstack/moto.js';
 import { ensurePebbleInstalled, startPebbleStack } from '../../src/devstack/pebble.js';
+import { type DnsRouter, startDnsRouter } from './dns-router.js';
 import type { SharedStack } from './stack.js';
 
 /**
@@ -22,7 +25,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // One moto per test worker too (VITEST_POOL_ID), each reset by the file that uses it: a file's
   // AWS state of its own without a moto start per file (test/support/aws.ts).
   const workerMotos = Promise.all(Array.from({ length: WORKER_MOTOS }, () => startMoto()));
-  const [pebble, moto] = await Promise.allSettled([startPebbleStack(), startMoto()]);
+  // The shared Pebble validates through a router: names of zones a test file routes to a server
+  // of its own (PowerDNS, BIND, a provider fake, the Route 53 bridge) go there, every other name
+  // to this stack's challtestsrv. Those files need no Pebble of their own.
+  const router = await startDnsRouter([]);
+  const routes = await startRouteControl(router);
+  const [pebble, moto] = await Promise.allSettled([startPebbleStack({ dnsServer: router.address }), startMoto()]);
+  if (pebble.status === 'fulfilled') router.setFallback(pebble.value.dnsResolver);
   const pool = await workerMotos;
   project.provide(
     'motoPool',
@@ -55,7 +64,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const stack = pebble.value;
   const teardown = async () => {
-    await Promise.all([stack.stop(), moto.value.stop(), ...pool.map((m) => m.stop())]);
+    await Promise.all([stack.stop(), moto.value.stop(), ...pool.map((m) => m.stop()), routes.stop(), router.stop()]);
   };
   try {
     const shared: SharedStack = {
@@ -69,6 +78,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       motoEnv: moto.value.env,
     };
     project.provide('stack', shared);
+    project.provide('dnsRoutes', routes.url);
     project.provide('rootPem', await stack.rootPem());
   } catch (error) {
     await teardown();
@@ -76,6 +86,37 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   if (process.env.CERTKEEPER_DEBUG_STACK) console.log(`[devstack] pebble + moto up in ${Date.now() - started} ms`);
   return teardown;
+}
+
+/**
+ * The router's routes over HTTP, for the test workers (other processes): PUT /<zone> with the
+ * server's "host:port" as the body routes the zone (409 when it is routed already: two files
+ * must not share a zone); DELETE /<zone> ends it.
+ */
+async function startRouteControl(router: DnsRouter): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const zone = decodeURIComponent((req.url ?? '/').slice(1));
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      if (!zone) res.writeHead(400).end('no zone');
+      else if (req.method === 'PUT') {
+        if (!/^[^:]+:\d+$/.test(body)) res.writeHead(400).end('body: host:port');
+        else res.writeHead(router.add({ zone, address: body }) ? 204 : 409).end();
+      } else if (req.method === 'DELETE') {
+        router.remove(zone);
+        res.writeHead(204).end();
+      } else res.writeHead(405).end();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((done) => server.close(() => done())),
+  };
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

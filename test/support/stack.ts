@@ -3,7 +3,8 @@ import { type PebbleStack, type PebbleStackOptions, startPebbleStack } from '../
 
 /**
  * The servers global-setup.ts starts once per run: the plain fields of a PebbleStack (the shared
- * Pebble validates against its own challtestsrv at `dnsResolver`) plus moto. Plain JSON, because
+ * Pebble validates against its own challtestsrv at `dnsResolver`, except in zones a file routes
+ * elsewhere: routeZones) plus moto. Plain JSON, because
  * it crosses into the test workers.
  */
 export type SharedStack = Pick<
@@ -25,6 +26,8 @@ declare module 'vitest' {
     motoPool: { endpoint: string; env: Record<string, string> }[];
     /** Bundled helper processes (test/contract/*-worker.ts), by name. */
     workers: Record<string, string>;
+    /** The route control of the DNS router the shared Pebble validates through (routeZones). */
+    dnsRoutes: string;
     /** The Node 24 binary the bundle tests run dist/ with. */
     node24: { path: string; version: string; fallback: boolean };
     /** Node 22, the oldest line the CLI supports (PRODUCT §4). */
@@ -42,6 +45,33 @@ export function getStack(): SharedStack {
 
 export function getRootPem(): string {
   return inject('rootPem');
+}
+
+/**
+ * Makes the shared Pebble validate names under each zone against that server (a real BIND,
+ * PowerDNS, a provider's fake, the Route 53 bridge) instead of the shared challtestsrv, until the
+ * returned function is called (in afterAll). A zone already routed by another file is refused:
+ * zones must be the file's own.
+ */
+export async function routeZones(routes: { zone: string; address: string }[]): Promise<() => Promise<void>> {
+  const control = inject('dnsRoutes');
+  const done: string[] = [];
+  const unroute = async () => {
+    await Promise.all(
+      done.map((zone) =>
+        fetch(`${control}/${encodeURIComponent(zone)}`, { method: 'DELETE' }).then((r) => r.body?.cancel()),
+      ),
+    );
+  };
+  for (const { zone, address } of routes) {
+    const res = await fetch(`${control}/${encodeURIComponent(zone)}`, { method: 'PUT', body: address });
+    if (!res.ok) {
+      await unroute();
+      throw new Error(`routing ${zone} to ${address}: HTTP ${res.status} (another file routes it?)`);
+    }
+    done.push(zone);
+  }
+  return unroute;
 }
 
 /**

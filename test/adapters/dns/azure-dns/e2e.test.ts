@@ -6,11 +6,11 @@ import { createAzureDnsProvider } from '../../../../src/adapters/dns/azure-dns/p
 import { systemClock } from '../../../../src/ports/clock.js';
 import { captureLog, runLocal, tempDir, txtValues } from '../../../support/certkeeper.js';
 import { issuedSecrets } from '../../../support/fakes/azure-dns.js';
-import { type PebbleStack, startOwnPebble } from '../../../support/stack.js';
+import { getStack, routeZones } from '../../../support/stack.js';
 import { type AzureSetup, azureSetup, RESOURCE_GROUP, SUBSCRIPTION, withAzureEnv } from './helpers.js';
 
 /**
- * Apex + wildcard issuance end to end: a Pebble of its own validates DNS-01 through the Azure DNS
+ * Apex + wildcard issuance end to end: the shared Pebble validates DNS-01 through the Azure DNS
  * fake's name servers, so the certificate is issued only if the provider really wrote both values
  * (through the real SDKs, DefaultAzureCredential with a federated GitHub OIDC token), and none of
  * ours is left afterwards. The config goes through the registry as in a real run; the provider it
@@ -19,15 +19,17 @@ import { type AzureSetup, azureSetup, RESOURCE_GROUP, SUBSCRIPTION, withAzureEnv
  */
 
 let a: AzureSetup;
-let pebble: PebbleStack;
+/** The shared Pebble, validating this file's zone against its server (routeZones). */
+const pebble = getStack();
+let unroute: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   a = await azureSetup({ zones: [{ name: 'azure-e2e.example.com' }] });
-  pebble = await startOwnPebble({ dnsServer: a.fake.dns.address });
+  unroute = await routeZones([{ zone: 'azure-e2e.example.com', address: a.fake.dns.address }]);
 }, 60_000);
 
 afterAll(async () => {
-  await pebble?.stop();
+  await unroute?.();
   await a?.fake.stop();
 });
 

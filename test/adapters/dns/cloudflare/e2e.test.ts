@@ -5,18 +5,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudflareProvider } from '../../../../src/adapters/dns/cloudflare/cloudflare.js';
 import { captureLog, localConfig, runLocal, tempDir } from '../../../support/certkeeper.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../../../support/fakes/cloudflare.js';
-import { type PebbleStack, startOwnPebble } from '../../../support/stack.js';
+import { getStack, routeZones } from '../../../support/stack.js';
 import { provider } from './helpers.js';
 
 /**
- * Apex + wildcard issued by a Pebble that validates DNS-01 through the fake Cloudflare's DNS, so
+ * Apex + wildcard issued by the shared Pebble, validating DNS-01 through the fake Cloudflare's DNS, so
  * the certificate exists only if the provider really wrote both TXT records through the SDK; the
  * run (src/core/runner.ts) gets the Cloudflare provider in place of the config's DNS adapter until
  * the registry builds it from descriptors.
  */
 
 let fake: FakeCloudflare;
-let pebble: PebbleStack;
+/** The shared Pebble, validating this file's zone against its server (routeZones). */
+const pebble = getStack();
+let unroute: (() => Promise<void>) | undefined;
 let dns: CloudflareProvider;
 const zone = 'e2e-cloudflare.example.com';
 
@@ -27,11 +29,11 @@ beforeAll(async () => {
   // A value someone else keeps at the challenge name: it must survive both runs.
   fake.addRecord(zone, { type: 'TXT', name: `_acme-challenge.${zone}`, content: '"foreign-verification"' });
   dns = provider(fake.env(fake.addToken()));
-  pebble = await startOwnPebble({ dnsServer: fake.dns.address });
+  unroute = await routeZones([{ zone, address: fake.dns.address }]);
 }, 60_000);
 
 afterAll(async () => {
-  await pebble?.stop();
+  await unroute?.();
   await fake?.stop();
 });
 

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLog, runLocal, tempDir, txtValues } from '../../../support/certkeeper.js';
 import { issuedSecrets } from '../../../support/fakes/google-cloud-dns.js';
-import { type PebbleStack, startOwnPebble } from '../../../support/stack.js';
+import { getStack, routeZones } from '../../../support/stack.js';
 import { type GoogleSetup, googleSetup, PROJECT } from './helpers.js';
 
 /**
- * Apex + wildcard issuance end to end: a Pebble of its own validates DNS-01 through the Cloud DNS
+ * Apex + wildcard issuance end to end: the shared Pebble validates DNS-01 through the Cloud DNS
  * fake's name servers, so the certificate is issued only if the provider really wrote both values
  * (through the real SDK, with workload identity federation as google-github-actions/auth sets it
  * up), and none of ours is left afterwards. The provider comes from the config through the registry,
@@ -16,15 +16,17 @@ import { type GoogleSetup, googleSetup, PROJECT } from './helpers.js';
  */
 
 let g: GoogleSetup;
-let pebble: PebbleStack;
+/** The shared Pebble, validating this file's zone against its server (routeZones). */
+const pebble = getStack();
+let unroute: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   g = await googleSetup({ zones: [{ name: 'e2e-example-com', dnsName: 'gcp-e2e.example.com.' }] });
-  pebble = await startOwnPebble({ dnsServer: g.fake.dns.address });
+  unroute = await routeZones([{ zone: 'gcp-e2e.example.com', address: g.fake.dns.address }]);
 }, 60_000);
 
 afterAll(async () => {
-  await pebble?.stop();
+  await unroute?.();
   await g?.fake.stop();
 });
 

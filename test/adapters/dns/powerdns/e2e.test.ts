@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type PowerDnsServer, startPowerDns } from '../../../../src/devstack/powerdns.js';
 import { localConfig, runLocal, tempDir } from '../../../support/certkeeper.js';
 import { registerSecret } from '../../../support/secrets-guard.js';
-import { type PebbleStack, startOwnPebble } from '../../../support/stack.js';
+import { getStack, routeZones } from '../../../support/stack.js';
 import { testZone, txtValues } from '../selfhosted.js';
 
 /** Apex + wildcard from a Pebble that validates DNS-01 against PowerDNS, from a config naming `provider: powerdns`. */
@@ -15,16 +15,18 @@ const zone = testZone('e2e-pdns');
 const challenge = `_acme-challenge.${zone}`;
 
 let pdns: PowerDnsServer;
-let pebble: PebbleStack;
+/** The shared Pebble, validating this file's zone against its server (routeZones). */
+const pebble = getStack();
+let unroute: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   pdns = await startPowerDns({ zones: [{ name: zone, records: ['_acme-challenge IN TXT "foreign-e2e"'] }] });
   registerSecret(pdns.apiKey);
-  pebble = await startOwnPebble({ dnsServer: pdns.address });
+  unroute = await routeZones([{ zone, address: pdns.address }]);
 });
 
 afterAll(async () => {
-  await pebble?.stop();
+  await unroute?.();
   await pdns?.stop();
 });
 

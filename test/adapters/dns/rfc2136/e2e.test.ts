@@ -7,7 +7,7 @@ import type { AuthDnsServer } from '../../../../src/devstack/authdns.js';
 import { startBind } from '../../../../src/devstack/bind.js';
 import { localConfig, runLocal, tempDir } from '../../../support/certkeeper.js';
 import { type DnsProxy, startDnsProxy } from '../../../support/dns-proxy.js';
-import { type PebbleStack, startOwnPebble } from '../../../support/stack.js';
+import { getStack, routeZones } from '../../../support/stack.js';
 import { registerKeys, testZone, txtValues } from '../selfhosted.js';
 
 /**
@@ -20,7 +20,9 @@ const zone = testZone('e2e-bind');
 const challenge = `_acme-challenge.${zone}`;
 
 let bind: AuthDnsServer;
-let pebble: PebbleStack;
+/** The shared Pebble, validating this file's zone against its server (routeZones). */
+const pebble = getStack();
+let unroute: (() => Promise<void>) | undefined;
 let providerProxy: DnsProxy;
 let checkProxy: DnsProxy;
 
@@ -30,15 +32,15 @@ beforeAll(async () => {
     zones: [{ name: zone, updateKeys: ['certkeeper'], records: ['_acme-challenge IN TXT "foreign-e2e"'] }],
   });
   registerKeys(bind);
-  [pebble, providerProxy, checkProxy] = await Promise.all([
-    startOwnPebble({ dnsServer: bind.address }),
+  [unroute, providerProxy, checkProxy] = await Promise.all([
+    routeZones([{ zone, address: bind.address }]),
     startDnsProxy(bind),
     startDnsProxy(bind),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([pebble?.stop(), providerProxy?.stop(), checkProxy?.stop()]);
+  await Promise.all([unroute?.(), providerProxy?.stop(), checkProxy?.stop()]);
   await bind?.stop();
 });
 
