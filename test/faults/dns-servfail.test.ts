@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemToError } from '../../src/core/acme.js';
 import { toErrorInfo } from '../../src/ports/errors.js';
 import { captureLog, localConfig, runLocal, tempDir, txtValues, uniqueZone } from '../support/certkeeper.js';
-import { type PebbleStack, startOwnPebble } from '../support/stack.js';
+import { getStack, routeZones } from '../support/stack.js';
 
 /**
- * The CA's DNS answers SERVFAIL for one certificate's challenge names. A private Pebble resolves
- * DNS-01 through a tiny UDP DNS server of ours: SERVFAIL for TXT `_acme-challenge.*` under the
- * failing zone, everything else forwarded to the stack's challtestsrv. certkeeper's own
+ * The CA's DNS answers SERVFAIL for one certificate's challenge names. The shared Pebble resolves
+ * this file's zones (routeZones) through a tiny UDP DNS server of ours: SERVFAIL for TXT
+ * `_acme-challenge.*` under the failing zone, everything else forwarded to the stack's challtestsrv. certkeeper's own
  * propagation check asks challtestsrv directly and sees the records, so only the CA's validation
  * fails — as with a broken delegation or a DNSSEC failure at the CA's resolver.
  */
@@ -82,20 +82,22 @@ async function startServfailDns(upstream: () => string, fails: (name: string) =>
 }
 
 const bad = uniqueZone('sfbad');
-let pebble: PebbleStack;
+const good1 = uniqueZone('sfok');
+const good2 = uniqueZone('sfok');
+const pebble = getStack();
 let dns: ServfailDns;
+let unroute: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  // Pebble must know our server when it starts; our server forwards to that stack's challtestsrv.
   dns = await startServfailDns(
     () => pebble.dnsResolver,
     (name) => name.endsWith(`.${bad}`),
   );
-  pebble = await startOwnPebble({ dnsServer: dns.address });
+  unroute = await routeZones([bad, good1, good2].map((zone) => ({ zone, address: dns.address })));
 }, 60_000);
 
 afterAll(async () => {
-  await pebble?.stop();
+  await unroute?.();
   await dns?.stop();
 });
 
@@ -116,8 +118,6 @@ describe('faults: the CA gets SERVFAIL for the challenge records', () => {
   });
 
   it('fails that certificate with a classified error, removes its TXT values, and renews the others', async () => {
-    const good1 = uniqueZone('sfok');
-    const good2 = uniqueZone('sfok');
     const dir = await tempDir('ck-servfail-');
     const log = captureLog();
     const report = await runLocal(
