@@ -37,7 +37,9 @@ export interface IssueDeps {
   signal?: AbortSignal;
   /** Bound for each ACME wait (authorization validation, order processing). */
   acmeTimeoutMs?: number;
-  /** Called once every authorization is valid, before finalize (the runner frees a slot). */
+  /** Awaited before the first TXT record is published (the runner takes a concurrency slot). */
+  beforeChallenges?: () => Promise<void>;
+  /** Called once every authorization is valid, before finalize (the runner frees the slot). */
   onValidated?: () => void;
 }
 
@@ -103,6 +105,9 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
     const records = work.map((w) => w.record);
 
     if (records.length > 0) {
+      // The order and its authorizations are ready: from here to validation the certificate
+      // holds one of the run's `concurrency` slots.
+      await deps.beforeChallenges?.();
       await deps.saveLeaseRecords(records);
       try {
         try {

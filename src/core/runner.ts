@@ -63,54 +63,87 @@ export interface RunDeps {
 
 /** Runs `fn` over `items` with at most `limit` at once, keeping order of results. */
 export function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  return mapWithSlots(items, limit, (item, _release, index) => fn(item, index));
+  return mapWithSlots(items, limit, async (item, slot, index) => {
+    await slot.acquire();
+    return fn(item, index);
+  });
+}
+
+/** One item's share of `mapWithSlots`' `limit`: taken for a phase of its work, given back after. */
+export interface Slot {
+  /** Waits for one of the `limit` slots (first come, first served); once per item. */
+  acquire(): Promise<void>;
+  /** Gives the slot back (also done when the item ends); harmless when not held. */
+  release(): void;
 }
 
 /**
- * Runs `fn` over `items`, results in order; an item may give its slot back before it ends
- * (`release`): at most `limit` items hold a slot at once, and at most `2 × limit` are in flight. The run uses it so a
- * certificate past its challenges (finalize, store, hooks) no longer holds one of `concurrency`'s
- * slots: the next certificate's order and DNS wait overlap its finish.
+ * Runs `fn` over `items`, results in order, at most `2 × limit` items in flight. Of those, at most
+ * `limit` hold a slot at once: an item takes one (`slot.acquire()`) for the phase that must be
+ * bounded and gives it back when that phase ends. At most `limit` items work towards a slot at
+ * once, so the first ones reach theirs uncontended and the next ones work ahead meanwhile. The
+ * run holds a slot from publishing a certificate's challenges until they are valid: the next
+ * certificates place their orders while earlier ones wait for DNS, and one past its challenges
+ * finalizes, stores and deploys without one.
  */
 export async function mapWithSlots<T, R>(
   items: T[],
   limit: number,
-  fn: (item: T, release: () => void, index: number) => Promise<R>,
+  fn: (item: T, slot: Slot, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let free = limit;
   const waiting: (() => void)[] = [];
-  const acquire = (): Promise<void> => {
-    if (free > 0) {
-      free--;
-      return Promise.resolve();
-    }
-    return new Promise<void>((granted) => waiting.push(granted));
-  };
   const giveBack = () => {
     const granted = waiting.shift();
     if (granted) granted();
     else free++;
   };
+  // At most `limit` items are working towards their slot (those waiting for one not counted):
+  // the first ones reach their slots uncontended, and the next ones order while those hold them.
+  let ahead = 0;
+  const roomAhead: (() => void)[] = [];
+  const leaveAhead = () => {
+    ahead--;
+    roomAhead.shift()?.();
+  };
   const workers = Array.from({ length: Math.min(2 * limit, items.length) }, async () => {
     for (;;) {
-      await acquire();
+      while (ahead >= limit) await new Promise<void>((go) => roomAhead.push(go));
       if (next >= items.length) {
-        giveBack();
+        roomAhead.shift()?.();
         return;
       }
       const i = next++;
-      let held = true;
-      const release = () => {
-        if (!held) return;
-        held = false;
-        giveBack();
+      ahead++;
+      let state: 'ahead' | 'waiting' | 'held' | 'done' = 'ahead';
+      let ended = false;
+      const slot: Slot = {
+        async acquire() {
+          if (state !== 'ahead') return;
+          state = 'waiting';
+          leaveAhead();
+          if (free > 0) free--;
+          else await new Promise<void>((granted) => waiting.push(granted));
+          state = 'held';
+          // Granted after the item ended without waiting for it: not kept.
+          if (ended) slot.release();
+        },
+        release() {
+          if (state !== 'held') return;
+          state = 'done';
+          giveBack();
+        },
       };
       try {
-        results[i] = await fn(items[i] as T, release, i);
+        results[i] = await fn(items[i] as T, slot, i);
       } finally {
-        release();
+        ended = true;
+        if (state === 'ahead') {
+          state = 'done';
+          leaveAhead();
+        } else slot.release();
       }
     }
   });
@@ -184,10 +217,10 @@ export async function run(config: Config, options: RunOptions, deps: RunDeps): P
     const first = new Set<Assessment>(ordering);
     const queue = [...ordering, ...assessed.filter((a) => !first.has(a))];
     const byCert = new Map<Assessment, CertificateResult>();
-    // A certificate gives its slot back once its challenges are valid (finalize, store and hooks
-    // then overlap the next certificate's order and DNS wait).
-    await mapWithSlots(queue, config.concurrency, async (a, release) => {
-      if (a.kind === 'assessed') a.releaseSlot = release;
+    // A certificate holds a slot from publishing its challenges until they are valid: the next
+    // ones order meanwhile, and its finalize, store and hooks overlap the next one's DNS wait.
+    await mapWithSlots(queue, config.concurrency, async (a, slot) => {
+      if (a.kind === 'assessed') a.slot = slot;
       byCert.set(a, await finish(a, ctx));
     });
     results = assessed.map((a) => byCert.get(a) as CertificateResult);
@@ -243,7 +276,7 @@ interface Assessed {
   deferral?: { reason: string; until?: string };
   startedAt: number;
   /** Gives this certificate's concurrency slot back (once its challenges are valid). */
-  releaseSlot?: () => void;
+  slot?: Slot;
 }
 
 type Assessment = Assessed | { kind: 'done'; result: CertificateResult };
@@ -718,7 +751,7 @@ async function attempt(
       logger,
       lookup: ctx.deps.adapters.lookup,
       saveLeaseRecords: (records: TxtRecord[]) => lease.update(records, ttl),
-      ...(a.releaseSlot ? { onValidated: a.releaseSlot } : {}),
+      ...(a.slot ? { beforeChallenges: a.slot.acquire, onValidated: a.slot.release } : {}),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
       ...(ctx.deps.acmeTimeoutMs ? { acmeTimeoutMs: ctx.deps.acmeTimeoutMs } : {}),
     },

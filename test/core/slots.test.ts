@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapWithSlots } from '../../src/core/runner.js';
+import { mapLimit, mapWithSlots } from '../../src/core/runner.js';
 
 /** A promise with its resolve handle. */
 function deferred() {
@@ -13,10 +13,10 @@ function deferred() {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('mapWithSlots (the run’s concurrency slots)', () => {
-  it('without early release it is a pool of `limit`, results in order', async () => {
+  it('mapLimit is a pool of `limit`, results in order', async () => {
     let active = 0;
     let peak = 0;
-    const out = await mapWithSlots([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
+    const out = await mapLimit([1, 2, 3, 4, 5, 6, 7], 3, async (n) => {
       active++;
       peak = Math.max(peak, active);
       await new Promise((r) => setTimeout(r, 5 + (n % 3)));
@@ -27,46 +27,87 @@ describe('mapWithSlots (the run’s concurrency slots)', () => {
     expect(peak).toBe(3);
   });
 
-  it('a released slot starts the next item while the first finishes; never more than 2 × limit in flight', async () => {
-    const gates = Array.from({ length: 6 }, deferred);
+  it('at most `limit` work towards a slot and at most `limit` hold one; the next ones work ahead while those hold theirs; a freed slot goes to the first waiting; never more than 2 × limit in flight', async () => {
+    const ordered = Array.from({ length: 6 }, deferred); // "order placed": wants a slot
+    const validated = Array.from({ length: 6 }, deferred);
     const finish = Array.from({ length: 6 }, deferred);
     const started: number[] = [];
-    const releases: (() => void)[] = [];
-    const done = mapWithSlots([0, 1, 2, 3, 4, 5], 2, async (i, release) => {
+    const holding = new Set<number>();
+    let peakHolding = 0;
+    const done = mapWithSlots([0, 1, 2, 3, 4, 5], 2, async (i, slot) => {
       started.push(i);
-      releases[i] = release;
-      await gates[i]?.promise;
-      release(); // "validated"
-      release(); // twice is harmless
+      await ordered[i]?.promise;
+      await slot.acquire();
+      await slot.acquire(); // twice is harmless
+      holding.add(i);
+      peakHolding = Math.max(peakHolding, holding.size);
+      await validated[i]?.promise;
+      holding.delete(i);
+      slot.release();
+      slot.release(); // twice is harmless
       await finish[i]?.promise;
       return i;
     });
-    await tick();
+    const settle = async () => {
+      for (let k = 0; k < 4; k++) await tick();
+    };
+    await settle();
+    // The first `limit` start alone: nothing else competes with them on the way to a slot.
     expect(started).toEqual([0, 1]);
-    // 0 and 1 validate: their slots go to 2 and 3, while 0 and 1 still finish.
-    gates[0]?.resolve();
-    gates[1]?.resolve();
-    await tick();
-    await tick();
+    ordered[0]?.resolve();
+    await settle();
+    // 0 holds a slot: one more may work ahead.
+    expect([...holding]).toEqual([0]);
+    expect(started).toEqual([0, 1, 2]);
+    // 2, then 1 ask for a slot: 2 gets the last one, 1 waits; 3 starts ahead.
+    ordered[2]?.resolve();
+    await settle();
+    ordered[1]?.resolve();
+    await settle();
+    expect([...holding].sort()).toEqual([0, 2]);
     expect(started).toEqual([0, 1, 2, 3]);
-    // 2 and 3 validate too: 4 in flight already (2 × limit), so 4 and 5 wait for a finish.
-    gates[2]?.resolve();
-    gates[3]?.resolve();
-    await tick();
-    await tick();
+    // 2 × limit in flight: 4 and 5 wait for an item to end, even with room to work ahead.
+    ordered[3]?.resolve();
+    await settle();
     expect(started).toEqual([0, 1, 2, 3]);
+    // 0 is validated: its slot goes to 1 (waiting first), not to 3.
+    validated[0]?.resolve();
+    await settle();
+    expect([...holding].sort()).toEqual([1, 2]);
     finish[0]?.resolve();
-    await tick();
-    await tick();
+    await settle();
     expect(started).toEqual([0, 1, 2, 3, 4]);
-    for (const d of [...gates, ...finish]) d.resolve();
+    for (const d of [...ordered, ...validated, ...finish]) d.resolve();
     expect(await done).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(peakHolding).toBe(2);
+  });
+
+  it('an item that never asks for a slot (nothing to validate) holds none', async () => {
+    const gate = deferred();
+    const order: string[] = [];
+    const done = mapWithSlots(['skip', 'a', 'b'], 2, async (name, slot) => {
+      if (name === 'skip') {
+        await gate.promise;
+        order.push('skip');
+        return name;
+      }
+      await slot.acquire();
+      order.push(name);
+      await tick();
+      return name;
+    });
+    for (let k = 0; k < 6; k++) await tick();
+    // Both slots were free for 'a' and 'b' while 'skip' still runs.
+    expect(order).toEqual(['a', 'b']);
+    gate.resolve();
+    expect(await done).toEqual(['skip', 'a', 'b']);
   });
 
   it('a failing item gives its slot back and the error reaches the caller', async () => {
     const seen: number[] = [];
     await expect(
-      mapWithSlots([1, 2, 3], 1, async (n) => {
+      mapWithSlots([1, 2, 3], 1, async (n, slot) => {
+        await slot.acquire();
         seen.push(n);
         if (n === 2) throw new Error('boom');
         return n;

@@ -253,7 +253,7 @@ export function configSchemas(registry: AdapterRegistry): ConfigSchemas {
       renewal: renewal.prefault({}),
       concurrency: z.int().min(1).max(64).default(4).meta({
         description:
-          'Certificates ordered and validated at once (1-64). One past its challenges (finalize, store, hooks) frees its slot for the next, so up to twice as many are in flight.',
+          'Certificates with challenges published and validating at once (1-64). As many more may place their orders meanwhile and wait for a slot; one past its challenges (finalize, store, hooks) frees its slot, so up to twice as many are in flight.',
       }),
       leaseTtl: duration('leaseTtl')
         .prefault('10m')
