@@ -562,6 +562,11 @@ async function finish(a: Assessment, ctx: RunContext): Promise<CertificateResult
       };
     }
     if (outcome.kind === 'backing-off') return await deferred(outcome.reason, outcome.until);
+    if (outcome.kind === 'out-of-time') {
+      return await deferred(
+        `only ${Math.round(outcome.remainingMs / 1000)} s of the invocation left when its turn came: the next run renews it`,
+      );
+    }
     if (outcome.kind === 'renewed-elsewhere') {
       const { renewalWindow: _, ...rest } = notDue(
         'skipped',
@@ -646,6 +651,7 @@ async function failedResult(
 
 type RenewOutcome =
   | { kind: 'locked'; holder: string; until: string }
+  | { kind: 'out-of-time'; remainingMs: number }
   | { kind: 'renewed-elsewhere'; serialNumber: string; notAfter: string }
   | { kind: 'backing-off'; reason: string; until: string }
   | {
@@ -694,6 +700,7 @@ async function renewUnderLease(a: Assessed, ctx: RunContext, logger: Logger): Pr
     try {
       return await attempt(a, provider, lease, failures, ctx, logger);
     } catch (error) {
+      if (error instanceof OutOfTimeAtSlot) return { kind: 'out-of-time', remainingMs: error.remainingMs };
       await countFailure(error, a, failures, ctx, logger);
       throw error;
     }
@@ -713,6 +720,26 @@ function certIdOf(stored: StoredCertificate): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Its turn came (a concurrency slot) with less than `minStartMs` of the invocation left: its order
+ * was placed ahead, but nothing is published; the next run renews it. Not a failure.
+ */
+class OutOfTimeAtSlot extends Error {
+  constructor(readonly remainingMs: number) {
+    super(`only ${Math.round(remainingMs / 1000)} s of the invocation left`);
+  }
+}
+
+/**
+ * Waits for a concurrency slot; then, as at a certificate's start, nothing new begins with less
+ * than `minStartMs` of a Lambda invocation left (its order was placed ahead, possibly a wave ago).
+ */
+async function takeSlot(slot: Slot, ctx: RunContext): Promise<void> {
+  await slot.acquire();
+  const remaining = ctx.options.remainingTimeMs?.();
+  if (remaining !== undefined && remaining < (ctx.options.minStartMs ?? 180_000)) throw new OutOfTimeAtSlot(remaining);
 }
 
 /** One attempt at the CA, under the lease: order, validate, store, export. */
@@ -751,7 +778,7 @@ async function attempt(
       logger,
       lookup: ctx.deps.adapters.lookup,
       saveLeaseRecords: (records: TxtRecord[]) => lease.update(records, ttl),
-      ...(a.slot ? { beforeChallenges: a.slot.acquire, onValidated: a.slot.release } : {}),
+      ...(a.slot ? { beforeChallenges: () => takeSlot(a.slot as Slot, ctx), onValidated: a.slot.release } : {}),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
       ...(ctx.deps.acmeTimeoutMs ? { acmeTimeoutMs: ctx.deps.acmeTimeoutMs } : {}),
     },

@@ -173,6 +173,47 @@ describe('issuance against Pebble (DNS-01 via challtestsrv, file store)', () => 
     expect(cleaned).toBe(1);
   });
 
+  it('a certificate that ordered ahead and gets its slot with under 3 minutes of the invocation left publishes nothing: deferred, not failed', async () => {
+    const dir = await tempDir();
+    const [first, second] = [uniqueZone('dl1'), uniqueZone('dl2')];
+    // Plenty of time until the first certificate's challenges are valid (its cleanup starts then,
+    // just before it frees the only slot); 2 minutes left from then on.
+    let left = 3_600_000;
+    const presented: string[] = [];
+    const raw = {
+      ...localConfig(stack, dir, [
+        { id: 'first', domains: [first] },
+        { id: 'second', domains: [second] },
+      ]),
+      concurrency: 1,
+    };
+    const report = await runLocal(raw, {
+      remainingTimeMs: () => left,
+      dns: (real, certId): DnsProvider => ({
+        ...real,
+        name: real.name,
+        present: async (records, signal) => {
+          presented.push(certId);
+          await real.present(records, signal);
+        },
+        cleanup: async (records, signal) => {
+          left = 120_000;
+          await real.cleanup(records, signal);
+        },
+      }),
+    });
+    const [a, b] = report.results;
+    expect(a?.status).toBe('renewed');
+    expect(b?.status).toBe('deferred');
+    expect(b?.reason).toMatch(/only 120 s of the invocation left when its turn came: the next run renews it/);
+    expect(presented).toEqual(['first']);
+    expect(await txtValues(stack.dnsResolver, `_acme-challenge.${second}`)).toEqual([]);
+    // Not a failure: the next run renews it at once, with no backoff.
+    left = 3_600_000;
+    const next = await runLocal(raw, { remainingTimeMs: () => left });
+    expect(next.results.map((r) => r.status)).toEqual(['skipped', 'renewed']);
+  });
+
   it("one certificate's failure never stops the others", async () => {
     const dir = await tempDir();
     const good = uniqueZone('good');

@@ -95,6 +95,8 @@ export async function runLocal(
     /** The renewalInfo deadline and the draw in the CA's window (RunDeps). */
     ariTimeoutMs?: number;
     random?: () => number;
+    /** The Lambda deadline (RunOptions): time left in the invocation. */
+    remainingTimeMs?: () => number;
   } = {},
 ): Promise<RunReport> {
   const env = opts.env ?? {};
@@ -111,6 +113,7 @@ export async function runLocal(
       force: opts.force ?? false,
       dryRun: opts.dryRun ?? false,
       ...(opts.only ? { only: opts.only } : {}),
+      ...(opts.remainingTimeMs ? { remainingTimeMs: opts.remainingTimeMs } : {}),
       issuedBy: { via: 'cli', runId: 'test' },
     },
     {
