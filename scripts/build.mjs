@@ -4,11 +4,11 @@
 //   node scripts/build.mjs [target…]     build all targets, or the named ones (cli, action, lambda)
 //   node scripts/build.mjs --package     build all, then build/certkeeper-lambda.zip for Lambda uploads
 
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
 import zlib from 'node:zlib';
 import { build } from 'esbuild';
-import { DIST_STAMP, writeStamp } from './dist-stamp.mjs';
+import { DIST_STAMP, listFiles, writeStamp } from './dist-stamp.mjs';
 
 const banner = {
   js: "import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);",
@@ -162,14 +162,4 @@ function crc32(buf) {
     for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
   }
   return ~crc >>> 0;
-}
-
-async function listFiles(dir) {
-  const out = [];
-  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(path)));
-    else out.push(path);
-  }
-  return out;
 }

@@ -23,20 +23,22 @@ async function hashFile(path) {
   }
 }
 
-async function listFiles(dir) {
-  const out = [];
+/** Every file under `dir`, depth first, names in locale order at each level; none when it is missing. */
+export async function listFiles(dir) {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return out;
+  } catch (error) {
+    if (error.code === 'ENOENT') return [];
+    throw error;
   }
-  for (const entry of entries) {
+  const out = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await listFiles(path)));
     else out.push(path);
   }
-  return out.sort();
+  return out;
 }
 
 async function hashAll(paths) {
