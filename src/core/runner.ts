@@ -275,7 +275,7 @@ interface Assessed {
   /** Due, but not attempted in this run (backoff, the order budget): why, and until when. */
   deferral?: { reason: string; until?: string };
   startedAt: number;
-  /** Gives this certificate's concurrency slot back (once its challenges are valid). */
+  /** This certificate's concurrency slot: taken before its challenges are published, given back once they are valid. */
   slot?: Slot;
 }
 
@@ -540,8 +540,8 @@ async function finish(a: Assessment, ctx: RunContext): Promise<CertificateResult
     if (ctx.options.dryRun) return notDue('would-renew', decision.reason);
     // Interrupted (Ctrl-C, a cancelled job, the Lambda deadline): start nothing new.
     ctx.options.signal?.throwIfAborted();
-    const remaining = ctx.options.remainingTimeMs?.();
-    if (remaining !== undefined && remaining < (ctx.options.minStartMs ?? 180_000)) {
+    const remaining = tooLittleTimeLeft(ctx);
+    if (remaining !== undefined) {
       return await deferred(`only ${Math.round(remaining / 1000)} s of the invocation left: the next run renews it`);
     }
     if (ctx.accountLimit) {
@@ -738,8 +738,14 @@ class OutOfTimeAtSlot extends Error {
  */
 async function takeSlot(slot: Slot, ctx: RunContext): Promise<void> {
   await slot.acquire();
+  const remaining = tooLittleTimeLeft(ctx);
+  if (remaining !== undefined) throw new OutOfTimeAtSlot(remaining);
+}
+
+/** The time left in a Lambda invocation when it is under `minStartMs` (nothing new starts then). */
+function tooLittleTimeLeft(ctx: RunContext): number | undefined {
   const remaining = ctx.options.remainingTimeMs?.();
-  if (remaining !== undefined && remaining < (ctx.options.minStartMs ?? 180_000)) throw new OutOfTimeAtSlot(remaining);
+  return remaining !== undefined && remaining < (ctx.options.minStartMs ?? 180_000) ? remaining : undefined;
 }
 
 /** One attempt at the CA, under the lease: order, validate, store, export. */
