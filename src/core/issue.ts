@@ -105,10 +105,20 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
     const records = work.map((w) => w.record);
 
     if (records.length > 0) {
-      // The order and its authorizations are ready: from here to validation the certificate
-      // holds one of the run's `concurrency` slots.
-      await deps.beforeChallenges?.();
+      // The lease records the values before they are published (a run that dies after this
+      // leaves them for the next one to remove), and before the slot: the store write is not
+      // part of the wait the slots bound. From here to validation the certificate holds one of
+      // the run's `concurrency` slots.
       await deps.saveLeaseRecords(records);
+      if (deps.beforeChallenges) {
+        try {
+          await deps.beforeChallenges();
+        } catch (error) {
+          // Nothing was published: the lease needs no record of it.
+          await deps.saveLeaseRecords([]).catch(() => {});
+          throw error;
+        }
+      }
       try {
         try {
           await provider.present(records, deps.signal);

@@ -180,6 +180,8 @@ describe('issuance against Pebble (DNS-01 via challtestsrv, file store)', () => 
     // just before it frees the only slot); 2 minutes left from then on.
     let left = 3_600_000;
     const presented: string[] = [];
+    // What the second certificate's lease held while the first one published (it holds the slot).
+    let secondLeaseMeanwhile: { records?: { name: string }[] } | undefined;
     const raw = {
       ...localConfig(stack, dir, [
         { id: 'first', domains: [first] },
@@ -194,6 +196,12 @@ describe('issuance against Pebble (DNS-01 via challtestsrv, file store)', () => 
         name: real.name,
         present: async (records, signal) => {
           presented.push(certId);
+          // The first holds the only slot until its challenges are valid: wait here (up to 5 s)
+          // for the second's lease to record its values, which it must do before its slot.
+          for (let i = 0; certId === 'first' && i < 100 && !secondLeaseMeanwhile?.records?.length; i++) {
+            await new Promise((r) => setTimeout(r, 50));
+            secondLeaseMeanwhile = await readFile(join(dir, 'second.lock'), 'utf8').then(JSON.parse, () => undefined);
+          }
           await real.present(records, signal);
         },
         cleanup: async (records, signal) => {
@@ -208,6 +216,10 @@ describe('issuance against Pebble (DNS-01 via challtestsrv, file store)', () => 
     expect(b?.reason).toMatch(/only 120 s of the invocation left when its turn came: the next run renews it/);
     expect(presented).toEqual(['first']);
     expect(await txtValues(stack.dnsResolver, `_acme-challenge.${second}`)).toEqual([]);
+    // The second one's store write (its lease's records) came before its slot, not inside it…
+    expect(secondLeaseMeanwhile?.records?.map((r) => r.name)).toEqual([`_acme-challenge.${second}`]);
+    // …and, deferred at its slot, it left no lease behind (nothing of it was published).
+    await expect(stat(join(dir, 'second.lock'))).rejects.toThrow(/ENOENT/);
     // Not a failure: the next run renews it at once, with no backoff.
     left = 3_600_000;
     const next = await runLocal(raw, { remainingTimeMs: () => left });
