@@ -234,7 +234,7 @@ export async function runOneZone(s) {
     ]);
   const met = med !== null && med <= 12_000;
   const text = [
-    `== fleet one-zone (a): ${N} certificates (apex + wildcard) in ONE hosted zone, CLI concurrency ${concurrency}, Route 53 changes PENDING ${s.pendingMs / 1000} s, no rate limit`,
+    `== fleet one-zone (a): ${N} certificates (apex + wildcard) in ONE hosted zone, CLI (node ${s.ck.node}) concurrency ${concurrency}, Route 53 changes PENDING ${s.pendingMs / 1000} s, no rate limit`,
     table(rows, 1),
     `warm-up (untimed, first issuance): ${warm.error ? `FAILED: ${warm.error}` : sec(warm.ms)}`,
     `median of ${runs}: ${med === null ? 'n/a (a run failed)' : sec(med)}; target ≤ 12 s: ${met ? 'met' : 'MISSED'}; hard limit ≤ 15 s under load: ${med !== null && med <= 15_000 ? 'met' : 'MISSED'}`,
