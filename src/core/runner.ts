@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import type { AdapterFactory } from '../ports/adapter.js';
 import type { Clock } from '../ports/clock.js';
 import type { CertificateConfig, Config } from '../ports/config.js';
@@ -188,6 +189,7 @@ const ARI_UNREACHABLE_LIMIT = 2;
 export async function run(config: Config, options: RunOptions, deps: RunDeps): Promise<RunReport> {
   const { clock, logger } = deps;
   const started = clock.now();
+  if (options.signal) allowListeners(options.signal, config.concurrency);
   const only = options.only?.length ? new Set(options.only) : undefined;
   const certs = config.certificates.filter((c) => !only || only.has(c.id));
 
@@ -243,6 +245,18 @@ export async function run(config: Config, options: RunOptions, deps: RunDeps): P
     ...(budget ? { orderBudget: budget.report } : {}),
     summary: summarize(results),
   };
+}
+
+/**
+ * Each certificate in flight (at most 2 × concurrency) listens to the run's signal while it waits
+ * (the zone's write queue, INSYNC, the CA's validation): a fleet holds dozens of listeners at once,
+ * each removed when its wait ends. Node warns past 10 ("MaxListenersExceededWarning: Possible
+ * EventTarget memory leak"); the limit is raised to what the run may hold, so a real leak still warns.
+ */
+function allowListeners(signal: AbortSignal, concurrency: number): void {
+  const current = getMaxListeners(signal);
+  const needed = 8 * concurrency + 10;
+  if (current !== 0 && current < needed) setMaxListeners(needed, signal);
 }
 
 /** What every certificate of one run shares. */

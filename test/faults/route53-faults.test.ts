@@ -1,3 +1,4 @@
+import { getEventListeners, getMaxListeners, setMaxListeners } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
@@ -119,5 +120,52 @@ describe('faults: Route 53 throttling, PriorRequestNotComplete and slow INSYNC',
         'privkey.pem',
       ]);
     }
+  }, 60_000);
+
+  it('12 certificates in one zone at concurrency 12 under a run-wide signal: within its listener limit', async () => {
+    // Only slow INSYNC: twelve certificates wait on the zone's queue and then on the CA at once,
+    // each listening to the run's signal (as the CLI's Ctrl-C handler and the Lambda deadline
+    // give it). Node prints "MaxListenersExceededWarning: Possible EventTarget memory leak" when
+    // more listeners than getMaxListeners(signal) are added (default 10; vitest's workers do not
+    // print it, so the test counts them and compares as Node does).
+    proxy.setPolicy(route53Faults({ seed: 7, rate: 0, pendingPolls: 2 }));
+    const dir = await tempDir('ck-r53l-');
+    const zone = zones[0]!.name;
+    const certificates = Array.from({ length: 12 }, (_, i) => ({
+      id: `l${i}`,
+      domains: [`l${i}.${zone}`, `*.l${i}.${zone}`],
+    }));
+    const { signal } = new AbortController();
+    // What a signal starts with in the CLI's process (vitest's workers start them at 0, unlimited).
+    setMaxListeners(10, signal);
+    let peak = 0;
+    const add = signal.addEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      add(...args);
+      peak = Math.max(peak, getEventListeners(signal, 'abort').length);
+    }) as typeof add;
+    try {
+      const report = await runLocal(
+        {
+          version: 1,
+          acme: { directory: stack.acmeDirectory, caBundle: stack.caBundlePath },
+          concurrency: 12,
+          defaults: {
+            dns: { provider: 'route53', propagation: { resolvers: [dns.address], timeout: '30s', interval: '200ms' } },
+            store: { type: 'file', dir },
+          },
+          certificates,
+        },
+        // Real time: the waits that listen to the signal (INSYNC, validation polls) overlap as in a fleet.
+        { signal },
+      );
+      expect(report.results.map((r) => r.status)).toEqual(certificates.map(() => 'renewed'));
+    } finally {
+      proxy.setPolicy(undefined);
+    }
+    // Many at once (more than Node's default of 10), all within the limit, none left behind.
+    expect(peak).toBeGreaterThan(10);
+    expect(peak).toBeLessThanOrEqual(getMaxListeners(signal));
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   }, 60_000);
 });

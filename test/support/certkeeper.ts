@@ -97,6 +97,8 @@ export async function runLocal(
     random?: () => number;
     /** The Lambda deadline (RunOptions): time left in the invocation. */
     remainingTimeMs?: () => number;
+    /** The run-wide signal (RunOptions), as the CLI's Ctrl-C handler or the Lambda deadline gives it. */
+    signal?: AbortSignal;
   } = {},
 ): Promise<RunReport> {
   const env = opts.env ?? {};
@@ -114,6 +116,7 @@ export async function runLocal(
       dryRun: opts.dryRun ?? false,
       ...(opts.only ? { only: opts.only } : {}),
       ...(opts.remainingTimeMs ? { remainingTimeMs: opts.remainingTimeMs } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
       issuedBy: { via: 'cli', runId: 'test' },
     },
     {
