@@ -17,6 +17,7 @@ import {
   unknownProfile,
 } from './acme-directory.js';
 import { generatePrivateKey } from './certinfo.js';
+import { PhaseGate } from './phase-gate.js';
 
 /**
  * ACME on top of acme-client. acme-client does the JWS signing, nonces (badNonce retried),
@@ -26,6 +27,9 @@ import { generatePrivateKey } from './certinfo.js';
  */
 
 const PROBLEM = 'urn:ietf:params:acme:error:';
+
+/** Requests kept apart by the session's PhaseGate. */
+type AcmePhase = 'new order' | 'authorization';
 
 interface Problem {
   type?: string;
@@ -259,6 +263,8 @@ export class AcmeSession {
   ordersCreated = 0;
   /** Unused Replay-Nonce values from the CA's answers, newest last; each is taken once. */
   private readonly nonces: string[] = [];
+  /** New orders and authorization requests never overlap: see PhaseGate (a Pebble deadlock). */
+  private readonly gate = new PhaseGate<AcmePhase>();
 
   private constructor(
     private readonly config: Config['acme'],
@@ -450,9 +456,12 @@ export class AcmeSession {
     url: string,
     payload: unknown,
     what: string,
-    options: { retryServerErrors?: boolean } = {},
+    options: { retryServerErrors?: boolean; phase?: AcmePhase } = {},
   ): Promise<AcmeResponse<T>> {
-    const send = () => this.inner.api.apiRequest(url, payload, []);
+    const { phase } = options;
+    const send = phase
+      ? () => this.gate.run(phase, () => this.inner.api.apiRequest(url, payload, []))
+      : () => this.inner.api.apiRequest(url, payload, []);
     const resp = await this.withRetries(what, send, options.retryServerErrors);
     if (resp.status < 400) return resp as AcmeResponse<T>;
     const err = this.toError(resp, what);
@@ -484,6 +493,7 @@ export class AcmeSession {
       // (newer Pebble answers 500 for a certificate it does not know).
       resp = await this.request<Omit<AcmeOrder, 'url'>>(newOrder, payload, 'new order', {
         retryServerErrors: !options.replaces,
+        phase: 'new order',
       });
     } catch (error) {
       throw accountWide(error, domains);
@@ -542,7 +552,9 @@ export class AcmeSession {
   }
 
   async getAuthorization(url: string): Promise<AcmeAuthorization & { retryAfter?: Date }> {
-    const resp = await this.request<Omit<AcmeAuthorization, 'url'>>(url, null, 'get authorization');
+    const resp = await this.request<Omit<AcmeAuthorization, 'url'>>(url, null, 'get authorization', {
+      phase: 'authorization',
+    });
     const retryAfter = parseRetryAfter(resp.headers['retry-after'], this.deps.clock.now());
     return { ...resp.data, url, ...(retryAfter ? { retryAfter } : {}) };
   }
@@ -563,7 +575,7 @@ export class AcmeSession {
   }
 
   async deactivateAuthorization(url: string): Promise<void> {
-    await this.request(url, { status: 'deactivated' }, 'deactivate authorization');
+    await this.request(url, { status: 'deactivated' }, 'deactivate authorization', { phase: 'authorization' });
   }
 
   async finalize(order: AcmeOrder, csrPem: string): Promise<AcmeOrder> {

@@ -10,7 +10,7 @@ import { issueCertificate } from '../../src/core/issue.js';
 import { freePort } from '../../src/devstack/process.js';
 import { parseConfig } from '../../src/entrypoints/config.js';
 import { AcmeError } from '../../src/ports/errors.js';
-import { type AriShim, startAriShim } from '../support/ari-shim.js';
+import { type AriShim, type ShimRequest, startAriShim } from '../support/ari-shim.js';
 import { captureLog, localConfig, tempDir, uniqueZone } from '../support/certkeeper.js';
 import { registerSecret } from '../support/secrets-guard.js';
 import { getStack } from '../support/stack.js';
@@ -340,5 +340,34 @@ describe('network errors reach the classification', () => {
     expect(error).toMatchObject({ errorClass: 'network' });
     expect((error as Error).message).toContain('ECONNREFUSED');
     expect((error as Error).message).not.toContain('Cannot read properties');
+  });
+});
+
+describe('new orders and authorization requests never overlap (the Pebble deadlock PhaseGate avoids)', () => {
+  it('ten issuances in one session, started 15 ms apart: no new order is at the CA while an authorization request is', async () => {
+    const { acme } = await session();
+    shim.resetLog();
+    const issued = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, i * 15));
+        const zone = uniqueZone('gate');
+        return issue(acme, { domains: [zone, `www.${zone}`] });
+      }),
+    );
+    expect(issued).toHaveLength(10);
+    const done = shim.requests.filter((r) => r.endedMs !== undefined);
+    const orders = done.filter((r) => r.kind === 'new-order');
+    const authorizations = done.filter((r) => r.kind === 'authorization');
+    expect(orders).toHaveLength(10);
+    expect(authorizations.length).toBeGreaterThanOrEqual(40);
+    const overlaps = (a: ShimRequest, b: ShimRequest) =>
+      a.startedMs < (b.endedMs as number) && b.startedMs < (a.endedMs as number);
+    const crossed = orders.flatMap((o) =>
+      authorizations.filter((a) => overlaps(o, a)).map((a) => `${o.path} × ${a.path}`),
+    );
+    expect(crossed).toEqual([]);
+    // Within a phase the requests still run together: the gate separates phases, it does not queue.
+    const together = authorizations.filter((a) => authorizations.some((b) => b !== a && overlaps(a, b)));
+    expect(together.length).toBeGreaterThan(0);
   });
 });

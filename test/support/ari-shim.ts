@@ -91,6 +91,9 @@ export interface ShimRequest {
   path: string;
   kind: RequestKind;
   status?: number;
+  /** performance.now() when the shim received it, and when Pebble's answer was sent on. */
+  startedMs: number;
+  endedMs?: number;
 }
 
 export interface ShimOrder {
@@ -584,13 +587,20 @@ export async function startAriShim(options: AriShimOptions): Promise<AriShim> {
   }
 
   const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
-    const entry: ShimRequest = { method: req.method ?? 'GET', path: req.url ?? '/', kind: kindOf(req.url ?? '/') };
+    const entry: ShimRequest = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      kind: kindOf(req.url ?? '/'),
+      startedMs: performance.now(),
+    };
     requests.push(entry);
     handle(req, res).then(
       (status) => {
+        entry.endedMs = performance.now();
         if (status) entry.status = status;
       },
       (error: Error) => {
+        entry.endedMs = performance.now();
         entry.status = 502;
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
         res.end(`ari-shim: ${error.message}`);
