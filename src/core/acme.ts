@@ -264,7 +264,7 @@ export class AcmeSession {
   /** Unused Replay-Nonce values from the CA's answers, newest last; each is taken once. */
   private readonly nonces: string[] = [];
   /** New orders and authorization requests never overlap: see PhaseGate (a Pebble deadlock). */
-  private readonly gate = new PhaseGate<AcmePhase>();
+  private readonly gate = new PhaseGate<AcmePhase>('authorization');
 
   private constructor(
     private readonly config: Config['acme'],

@@ -70,6 +70,34 @@ describe('PhaseGate', () => {
     await Promise.all(runs);
   });
 
+  it('an urgent phase joins itself while another waits, and goes first when the gate empties', async () => {
+    const gate = new PhaseGate<'order' | 'authz'>('authz');
+    const log: string[] = [];
+    const [z1, o1, z2, o2, z3] = ['z1', 'o1', 'z2', 'o2', 'z3'].map((n) => task(log, n)) as ReturnType<typeof task>[];
+    const runs = [gate.run('authz', z1!.fn), gate.run('order', o1!.fn)];
+    await tick();
+    runs.push(gate.run('authz', z2!.fn));
+    await tick();
+    expect(log).toEqual(['z1 in', 'z2 in']);
+    z1!.finish();
+    z2!.finish();
+    await tick();
+    expect(log).toEqual(['z1 in', 'z2 in', 'z1 out', 'z2 out', 'o1 in']);
+    // The orders' turn: an urgent arrival waits for it (a later order waits behind the urgent one),
+    // and is first once it drains.
+    runs.push(gate.run('authz', z3!.fn), gate.run('order', o2!.fn));
+    await tick();
+    expect(log.slice(5)).toEqual([]);
+    o1!.finish();
+    await tick();
+    expect(log.slice(5)).toEqual(['o1 out', 'z3 in']);
+    z3!.finish();
+    await tick();
+    expect(log.slice(7)).toEqual(['z3 out', 'o2 in']);
+    o2!.finish();
+    await Promise.all(runs);
+  });
+
   it('a request that throws leaves the gate and lets the next phase in', async () => {
     const gate = new PhaseGate<'a' | 'b'>();
     const failing = gate.run('a', async () => {
