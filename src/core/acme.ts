@@ -28,8 +28,13 @@ import { PhaseGate } from './phase-gate.js';
 
 const PROBLEM = 'urn:ietf:params:acme:error:';
 
-/** Requests kept apart by the session's PhaseGate. */
-type AcmePhase = 'new order' | 'authorization';
+/**
+ * Requests kept apart by the session's PhaseGate: the ones Pebble serves holding its store's read
+ * lock while they read-lock authorizations (a new order's reuse search, and reading an order's
+ * status for a new order, an order fetch or a finalize), and the ones that lock an authorization
+ * before they read the store.
+ */
+type AcmePhase = 'order' | 'authorization';
 
 interface Problem {
   type?: string;
@@ -263,7 +268,7 @@ export class AcmeSession {
   ordersCreated = 0;
   /** Unused Replay-Nonce values from the CA's answers, newest last; each is taken once. */
   private readonly nonces: string[] = [];
-  /** New orders and authorization requests never overlap: see PhaseGate (a Pebble deadlock). */
+  /** Order and authorization requests never overlap: see PhaseGate (a Pebble deadlock). */
   private readonly gate = new PhaseGate<AcmePhase>('authorization');
 
   private constructor(
@@ -493,7 +498,7 @@ export class AcmeSession {
       // (newer Pebble answers 500 for a certificate it does not know).
       resp = await this.request<Omit<AcmeOrder, 'url'>>(newOrder, payload, 'new order', {
         retryServerErrors: !options.replaces,
-        phase: 'new order',
+        phase: 'order',
       });
     } catch (error) {
       throw accountWide(error, domains);
@@ -560,7 +565,7 @@ export class AcmeSession {
   }
 
   async getOrder(url: string): Promise<AcmeOrder & { retryAfter?: Date }> {
-    const resp = await this.request<Omit<AcmeOrder, 'url'>>(url, null, 'get order');
+    const resp = await this.request<Omit<AcmeOrder, 'url'>>(url, null, 'get order', { phase: 'order' });
     const retryAfter = parseRetryAfter(resp.headers['retry-after'], this.deps.clock.now());
     return { ...resp.data, url, ...(retryAfter ? { retryAfter } : {}) };
   }
@@ -584,6 +589,7 @@ export class AcmeSession {
       order.finalize,
       { csr: der.toString('base64url') },
       'finalize order',
+      { phase: 'order' },
     );
     return { ...resp.data, url: order.url };
   }

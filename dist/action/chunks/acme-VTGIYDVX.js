@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{a,b,c,d}from"./chunk-UZKMEPUA.js";import"./chunk-ME56JXY2.js";import"./chunk-KJG6LBSB.js";import"./chunk-5BYBCQUQ.js";import"./chunk-CTXUGQFW.js";import"./chunk-J6HWUZBO.js";import"./chunk-BFHPYQZG.js";export{c as AcmeSession,a as parseRetryAfter,d as pollAcme,b as problemToError};

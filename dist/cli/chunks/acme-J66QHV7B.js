@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{a,b,c,d}from"./chunk-S7VSZVNB.js";import"./chunk-7QA6LA25.js";import"./chunk-ZOY3MSOP.js";import"./chunk-PCSNGVEO.js";import"./chunk-5BYBCQUQ.js";import"./chunk-CTXUGQFW.js";import"./chunk-J6HWUZBO.js";import"./chunk-BFHPYQZG.js";export{c as AcmeSession,a as parseRetryAfter,d as pollAcme,b as problemToError};

@@ -1,2 +1,0 @@
-import { createRequire as __ckCreateRequire } from 'node:module'; const require = __ckCreateRequire(import.meta.url);
-import{a,b,c,d}from"./chunk-ERUFMANY.mjs";import"./chunk-ZN66C3QH.mjs";import"./chunk-H4M6IN2S.mjs";import"./chunk-A5NLSMQU.mjs";import"./chunk-U4WU2KPA.mjs";import"./chunk-CJ6GZUPR.mjs";import"./chunk-EBNU3343.mjs";export{c as AcmeSession,a as parseRetryAfter,d as pollAcme,b as problemToError};
