@@ -161,9 +161,11 @@ export async function issueCertificate(req: IssueRequest, deps: IssueDeps): Prom
               {
                 timeoutMs,
                 // The one wait that holds a concurrency slot (and, in a zone, the next wave's
-                // start): a CA that validates in tens of milliseconds is seen 100 ms after the
-                // answer, not 250 or 625 ms. Then ×1.5 as usual; Retry-After wins.
-                initialDelayMs: 100,
+                // start): a CA that validates in milliseconds is seen 50 ms after the answer, not
+                // 250 or 625 ms. Then ×1.5 as usual (a CA that takes seconds costs one request
+                // more than from 100 ms); Retry-After wins. One-zone fleet bench, same hour:
+                // medians 11.79 / 11.91 / 11.97 s from 50 ms, 12.22 / 12.10 s from 100 ms.
+                initialDelayMs: 50,
                 ...(deps.signal ? { signal: deps.signal } : {}),
                 onProgress: (ms) =>
                   logger.info(
