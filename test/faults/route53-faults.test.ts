@@ -159,6 +159,8 @@ describe('faults: Route 53 throttling, PriorRequestNotComplete and slow INSYNC',
         // Real time: the waits that listen to the signal (INSYNC, validation polls) overlap as in a fleet.
         { signal },
       );
+      const problems = report.results.filter((r) => r.status !== 'renewed').map((r) => `${r.id}: ${r.error?.message}`);
+      expect(problems).toEqual([]);
       expect(report.results.map((r) => r.status)).toEqual(certificates.map(() => 'renewed'));
     } finally {
       proxy.setPolicy(undefined);

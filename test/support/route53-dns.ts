@@ -13,8 +13,9 @@ import { normName as norm, startZoneDns, type ZoneRecord, type ZoneSnapshot } fr
  * so Pebble (`-dnsserver`) validates DNS-01 against what the route53 provider wrote, and the
  * propagation check can ask it like it would ask Route 53's name servers.
  *
- * Every query reads the zones from moto (ListHostedZones + ListResourceRecordSets) at that moment:
- * no caching, so a test sees its writes at once. Answers TXT, CNAME (chased, also across zones),
+ * Every query is answered from a read of moto's zones (ListHostedZones + ListResourceRecordSets)
+ * begun after the query arrived: no caching, so a test sees its writes at once (concurrent queries
+ * share one read, see `read`). Answers TXT, CNAME (chased, also across zones),
  * NS, SOA, CAA, A, AAAA, MX; NXDOMAIN for names that do not exist, NOERROR/NODATA with the SOA for names
  * that exist without the asked type (empty non-terminals included), REFUSED outside every zone.
  */
@@ -157,11 +158,35 @@ export async function startRoute53Dns(options: Route53DnsOptions): Promise<ZoneD
     return options.transform ? options.transform(served) : served;
   }
 
+  // A burst of queries (Pebble validating a dozen names at once, each also asked by the
+  // propagation check) would each read every zone from moto, and under load the reads queue up
+  // past Pebble's lookup timeout. So reads are coalesced without going stale: a query arriving
+  // while a read is in flight waits for the next read, which starts when that one ends and is
+  // shared by everyone who arrived meanwhile. Every answer still comes from a read that began
+  // after its query arrived, and at most one read per server is in flight.
+  let inflight: Promise<ZoneSnapshot[]> | undefined;
+  let next: Promise<ZoneSnapshot[]> | undefined;
+  const read = (): Promise<ZoneSnapshot[]> => {
+    if (!inflight) {
+      inflight = snapshot().finally(() => {
+        inflight = undefined;
+      });
+      return inflight;
+    }
+    next ??= inflight
+      .catch(() => undefined)
+      .then(() => {
+        next = undefined;
+        return read();
+      });
+    return next;
+  };
+
   let cached: { at: number; zones: Promise<ZoneSnapshot[]> } | undefined;
   const zones = (): Promise<ZoneSnapshot[]> => {
     const cacheMs = options.cacheMs ?? 0;
     if (cacheMs > 0 && cached && Date.now() - cached.at < cacheMs) return cached.zones;
-    const fresh = snapshot();
+    const fresh = read();
     if (cacheMs > 0) {
       cached = { at: Date.now(), zones: fresh };
       fresh.catch(() => {
