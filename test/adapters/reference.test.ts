@@ -20,3 +20,21 @@ describe('docs/adapters.md (generated from the descriptors)', () => {
     );
   });
 });
+
+describe('hand-written lists of DNS providers', () => {
+  // Prose that names the providers is not generated; these checks fail when a new provider is
+  // registered without being named there (the README's list and the Action's `dns-provider` input).
+  it("the README and action.yml's dns-provider input name every registered provider", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const action = await readFile(new URL('../../action.yml', import.meta.url), 'utf8');
+    const input = /\n {2}dns-provider:\n {4}description: "([^"]*)"/.exec(action)?.[1] ?? '';
+    expect(input).toMatch(/DNS provider/);
+    const listed = readme.split('\n- DNS providers:')[1]?.split('\n- ')[0] ?? '';
+    for (const d of registry.dns) {
+      expect(listed, `README's DNS provider list lacks ${d.name}`).toContain(`\`${d.name}\``);
+      // challtestsrv is Pebble's local test server: no use in a GitHub job.
+      if (d.name !== 'challtestsrv')
+        expect(input, `action.yml dns-provider lacks ${d.name}`).toMatch(new RegExp(`\\b${d.name}\\b`));
+    }
+  });
+});
