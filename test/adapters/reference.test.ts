@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import * as YAML from 'yaml';
 import { adapterReference } from '../../src/adapters/reference.js';
 import { registry } from '../../src/adapters/registry.js';
 
@@ -26,8 +27,10 @@ describe('hand-written lists of DNS providers', () => {
   // registered without being named there (the README's list and the Action's `dns-provider` input).
   it("the README and action.yml's dns-provider input name every registered provider", async () => {
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-    const action = await readFile(new URL('../../action.yml', import.meta.url), 'utf8');
-    const input = /\n {2}dns-provider:\n {4}description: "([^"]*)"/.exec(action)?.[1] ?? '';
+    const action = YAML.parse(await readFile(new URL('../../action.yml', import.meta.url), 'utf8')) as {
+      inputs: Record<string, { description?: string }>;
+    };
+    const input = action.inputs['dns-provider']?.description ?? '';
     expect(input).toMatch(/DNS provider/);
     const listed = readme.split('\n- DNS providers:')[1]?.split('\n- ')[0] ?? '';
     for (const d of registry.dns) {
