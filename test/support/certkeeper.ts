@@ -79,6 +79,9 @@ export function captureLog(): CapturedLog {
   };
 }
 
+/** Below vitest's testTimeout (60 s): see runLocal. */
+const RUN_DEADLINE_MS = 45_000;
+
 export async function runLocal(
   raw: Record<string, unknown>,
   opts: {
@@ -104,6 +107,9 @@ export async function runLocal(
   const env = opts.env ?? {};
   const config = opts.config ?? parseConfig(raw, { env });
   const log = opts.log ?? captureLog();
+  // A run that hangs ends before the test's timeout, as failed results whose errors say where it
+  // stood, with its log on stderr: a test timeout alone tells nothing.
+  const deadline = opts.signal ? undefined : AbortSignal.timeout(RUN_DEADLINE_MS);
   const clock = opts.clock ?? systemClock;
   const base = guardKeys(createAdapters(config, { clock, logger: log.logger, env, entry: 'cli' }));
   const adapters: AdapterFactory = opts.dns
@@ -116,7 +122,7 @@ export async function runLocal(
       dryRun: opts.dryRun ?? false,
       ...(opts.only ? { only: opts.only } : {}),
       ...(opts.remainingTimeMs ? { remainingTimeMs: opts.remainingTimeMs } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      signal: opts.signal ?? (deadline as AbortSignal),
       issuedBy: { via: 'cli', runId: 'test' },
     },
     {
@@ -127,6 +133,11 @@ export async function runLocal(
       ...(opts.random ? { random: opts.random } : {}),
     },
   );
+  if (deadline?.aborted) {
+    process.stderr.write(
+      `runLocal: the run was still going after ${RUN_DEADLINE_MS / 1000} s and was stopped; its log:\n${log.lines.join('\n')}\n`,
+    );
+  }
   // Every key the run handled is registered by now: no line of one may be in its log or report.
   scanForSecrets('runLocal log', log.lines.join('\n'));
   scanForSecrets('runLocal report', JSON.stringify(report));
