@@ -4,7 +4,7 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { freePort, type Managed, startManaged, waitForPort } from './process.js';
+import { exitedEarly, freePort, type Managed, startManaged, waitForPort } from './process.js';
 import { createSelfSignedCert } from './tlscert.js';
 
 export interface PebbleStackOptions {
@@ -198,15 +198,6 @@ async function distinctFreePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < n) ports.add(await freePort());
   return [...ports];
-}
-
-function exitedEarly(proc: Managed, name: string): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = () =>
-      reject(new Error(`${name} exited during startup (code ${proc.child.exitCode ?? proc.child.signalCode})`));
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) fail();
-    else proc.child.once('exit', fail);
-  });
 }
 
 function httpsGet(url: string, ca: string, timeoutMs = 5_000): Promise<{ status: number; body: string }> {

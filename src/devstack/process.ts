@@ -33,6 +33,16 @@ export function waitForPort(port: number, timeoutMs = 15_000, host = '127.0.0.1'
   });
 }
 
+/** Rejects when `proc` exits: race it against a readiness check so a crash at startup fails at once. */
+export function exitedEarly(proc: Managed, name: string): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () =>
+      reject(new Error(`${name} exited during startup (code ${proc.child.exitCode ?? proc.child.signalCode})`));
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) fail();
+    else proc.child.once('exit', fail);
+  });
+}
+
 export interface Managed {
   child: ChildProcess;
   output(): string;

@@ -3,10 +3,12 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { request } from 'node:https';
-import { connect } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { startMoto } from '../../src/devstack/moto.js';
 import { waitForPort } from '../../src/devstack/process.js';
 import { getRootPem, getStack, startOwnPebble } from '../support/stack.js';
 
@@ -190,4 +192,21 @@ describe('startPebbleStack (own stacks)', () => {
     expect(existsSync(own.caBundlePath)).toBe(false);
     await own.stop(); // idempotent
   });
+});
+
+describe('startMoto', () => {
+  it('does not take another server on its port for moto: it starts again on a fresh port', async () => {
+    // What a second test run on the machine did: it took the port between freePort() and moto's
+    // bind, so an open port answered with someone else's 404s.
+    const other = createServer((_req, res) => res.writeHead(404).end('404 page not found\n'));
+    await new Promise<void>((ok) => other.listen(0, '127.0.0.1', ok));
+    onTestFinished(() => new Promise<void>((done) => other.close(() => done())));
+    const taken = (other.address() as AddressInfo).port;
+    const moto = await startMoto({ port: taken });
+    onTestFinished(() => moto.stop());
+    expect(moto.endpoint).not.toBe(`http://127.0.0.1:${taken}`);
+    const res = await fetch(`${moto.endpoint}/moto-api/data.json`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toBeTypeOf('object');
+  }, 60_000);
 });
