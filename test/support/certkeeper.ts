@@ -108,8 +108,12 @@ export async function runLocal(
   const config = opts.config ?? parseConfig(raw, { env });
   const log = opts.log ?? captureLog();
   // A run that hangs ends before the test's timeout, as failed results whose errors say where it
-  // stood, with its log on stderr: a test timeout alone tells nothing.
-  const deadline = opts.signal ? undefined : AbortSignal.timeout(RUN_DEADLINE_MS);
+  // stood, with its log on stderr: a test timeout alone tells nothing. Only a run still going is
+  // stopped: a signal that aborted after the run would wake whatever still listens to it.
+  const deadline = opts.signal ? undefined : new AbortController();
+  const timer = deadline
+    ? setTimeout(() => deadline.abort(new Error('runLocal: deadline')), RUN_DEADLINE_MS)
+    : undefined;
   const clock = opts.clock ?? systemClock;
   const base = guardKeys(createAdapters(config, { clock, logger: log.logger, env, entry: 'cli' }));
   const adapters: AdapterFactory = opts.dns
@@ -122,7 +126,7 @@ export async function runLocal(
       dryRun: opts.dryRun ?? false,
       ...(opts.only ? { only: opts.only } : {}),
       ...(opts.remainingTimeMs ? { remainingTimeMs: opts.remainingTimeMs } : {}),
-      signal: opts.signal ?? (deadline as AbortSignal),
+      signal: opts.signal ?? (deadline as AbortController).signal,
       issuedBy: { via: 'cli', runId: 'test' },
     },
     {
@@ -132,8 +136,8 @@ export async function runLocal(
       ...(opts.ariTimeoutMs ? { ariTimeoutMs: opts.ariTimeoutMs } : {}),
       ...(opts.random ? { random: opts.random } : {}),
     },
-  );
-  if (deadline?.aborted) {
+  ).finally(() => clearTimeout(timer));
+  if (deadline?.signal.aborted) {
     process.stderr.write(
       `runLocal: the run was still going after ${RUN_DEADLINE_MS / 1000} s and was stopped; its log:\n${log.lines.join('\n')}\n`,
     );
