@@ -19,12 +19,16 @@ export async function startMoto(opts: { port?: number } = {}): Promise<Moto> {
       env: { MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
     });
     const endpoint = `http://127.0.0.1:${port}`;
+    // Whichever loses the race stops: a probe left polling would connect for 30 s more.
+    const settled = new AbortController();
     try {
-      await Promise.race([answersAsMoto(endpoint, 30_000), exitedEarly(proc, 'moto_server')]);
+      await Promise.race([answersAsMoto(endpoint, 30_000, settled.signal), exitedEarly(proc, 'moto_server')]);
     } catch (error) {
       await proc.stop();
       if (/address already in use/i.test(proc.output()) && attempt < 3) continue;
       throw new Error(`moto_server did not start: ${proc.output().slice(-2000)}`, { cause: error });
+    } finally {
+      settled.abort();
     }
     return {
       endpoint,
@@ -40,12 +44,15 @@ export async function startMoto(opts: { port?: number } = {}): Promise<Moto> {
 }
 
 /** Resolves once moto's own API answers at `endpoint` (an open port alone may be someone else's). */
-async function answersAsMoto(endpoint: string, timeoutMs: number): Promise<void> {
+async function answersAsMoto(endpoint: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  await waitForPort(Number(new URL(endpoint).port), timeoutMs);
+  await waitForPort(Number(new URL(endpoint).port), timeoutMs, '127.0.0.1', signal);
   for (;;) {
+    signal.throwIfAborted();
     try {
-      const res = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(`${endpoint}/moto-api/data.json`, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]),
+      });
       await res.arrayBuffer();
       if (res.ok) return;
     } catch {}

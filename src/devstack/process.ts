@@ -14,10 +14,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function waitForPort(port: number, timeoutMs = 15_000, host = '127.0.0.1'): Promise<void> {
+/** Resolves once something accepts connections on `port`; `signal` stops the tries (a startup race lost). */
+export function waitForPort(port: number, timeoutMs = 15_000, host = '127.0.0.1', signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
+      if (signal?.aborted) return reject(signal.reason);
       const sock = connect({ port, host });
       sock.once('connect', () => {
         sock.destroy();

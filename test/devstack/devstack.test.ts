@@ -198,7 +198,11 @@ describe('startMoto', () => {
   it('does not take another server on its port for moto: it starts again on a fresh port', async () => {
     // What a second test run on the machine did: it took the port between freePort() and moto's
     // bind, so an open port answered with someone else's 404s.
-    const other = createServer((_req, res) => res.writeHead(404).end('404 page not found\n'));
+    let served = 0;
+    const other = createServer((_req, res) => {
+      served++;
+      res.writeHead(404).end('404 page not found\n');
+    });
     await new Promise<void>((ok) => other.listen(0, '127.0.0.1', ok));
     onTestFinished(() => new Promise<void>((done) => other.close(() => done())));
     const taken = (other.address() as AddressInfo).port;
@@ -208,5 +212,10 @@ describe('startMoto', () => {
     const res = await fetch(`${moto.endpoint}/moto-api/data.json`);
     expect(res.status).toBe(200);
     expect(await res.json()).toBeTypeOf('object');
+    // The probe of the lost attempt stopped: nothing keeps knocking on the taken port (it did, for
+    // 30 s, and a later file that counts this process's connections saw it).
+    const servedBefore = served;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(served).toBe(servedBefore);
   }, 60_000);
 });
