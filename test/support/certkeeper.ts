@@ -108,8 +108,8 @@ export async function runLocal(
   const config = opts.config ?? parseConfig(raw, { env });
   const log = opts.log ?? captureLog();
   // A run that hangs ends before the test's timeout, as failed results whose errors say where it
-  // stood, with its log on stderr: a test timeout alone tells nothing. Only a run still going is
-  // stopped: a signal that aborted after the run would wake whatever still listens to it.
+  // stood, with its log on stderr: a test timeout alone tells nothing. The timer is cleared when the
+  // run ends, so the run's signal never aborts after it.
   const deadline = opts.signal ? undefined : new AbortController();
   const timer = deadline
     ? setTimeout(() => deadline.abort(new Error('runLocal: deadline')), RUN_DEADLINE_MS)
@@ -126,7 +126,7 @@ export async function runLocal(
       dryRun: opts.dryRun ?? false,
       ...(opts.only ? { only: opts.only } : {}),
       ...(opts.remainingTimeMs ? { remainingTimeMs: opts.remainingTimeMs } : {}),
-      signal: opts.signal ?? (deadline as AbortController).signal,
+      signal: opts.signal ?? deadline?.signal,
       issuedBy: { via: 'cli', runId: 'test' },
     },
     {
